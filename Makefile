@@ -1,0 +1,39 @@
+# channelhub: `make demo` runs the hub with a sample retailer, `make test` runs every check.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo serve test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	CHANNELHUB_DATABASE_URL=$${CHANNELHUB_DATABASE_URL:-sqlite:///channelhub-demo.db} $(BIN)/channelhub demo --host 127.0.0.1 --port 8000
+
+serve: install
+	$(BIN)/channelhub db upgrade && $(BIN)/channelhub serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python bench/catalog_import.py --products 100000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache channelhub-demo.db*

@@ -1,0 +1,60 @@
+"""API key administration (admin scope)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from channelhub.api.deps import Admin, get_db
+from channelhub.apikeys import service
+from channelhub.apikeys.service import ApiKey, Scope
+from channelhub.core.database import Database
+
+router = APIRouter(tags=["api keys"])
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class ApiKeyOut(BaseModel):
+    name: str
+    prefix: str
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    token: str = Field(description="The key itself; shown once, never stored.")
+
+
+def _out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        name=key.name,
+        prefix=key.prefix,
+        scopes=list(key.scopes),
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+def list_api_keys(_: ApiKey = Admin, db: Database = Depends(get_db)) -> list[ApiKeyOut]:
+    return [_out(k) for k in service.list_keys(db)]
+
+
+@router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+def create_api_key(
+    body: ApiKeyIn, _: ApiKey = Admin, db: Database = Depends(get_db)
+) -> ApiKeyCreated:
+    key, token = service.create_key(db, body.name, [s.value for s in body.scopes])
+    return ApiKeyCreated(**_out(key).model_dump(), token=token)
+
+
+@router.delete("/api-keys/{prefix}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_key(prefix: str, _: ApiKey = Admin, db: Database = Depends(get_db)) -> None:
+    service.revoke_key(db, prefix)

@@ -1,0 +1,93 @@
+"""The FastAPI application: problem+json errors (RFC 9457), API-key auth, the routers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from channelhub import __version__
+from channelhub.api import apikeys as apikeys_routes
+from channelhub.api import catalog as catalog_routes
+from channelhub.core.database import Database
+from channelhub.core.errors import ChannelhubError
+
+log = logging.getLogger("channelhub.api")
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def create_app(db: Database | None = None) -> FastAPI:
+    """Build the API over ``db`` (by default the database of ``CHANNELHUB_DATABASE_URL``)."""
+    app = FastAPI(
+        title="channelhub",
+        version=__version__,
+        description="Omnichannel commerce hub: catalog, stock, prices, orders and customers "
+        "for every sales channel. Errors are RFC 9457 problem+json documents.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.db = db or Database()
+
+    @app.exception_handler(ChannelhubError)
+    async def _domain_error(request: Request, exc: ChannelhubError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if exc.problems:
+            extra["errors"] = [p.as_dict() for p in exc.problems]
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        response = problem(exc.status, exc.title, exc.detail, request.url.path, **extra)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "location": ".".join(str(part) for part in err.get("loc", ())),
+                "message": str(err.get("msg", "invalid")),
+            }
+            for err in exc.errors()
+        ]
+        return problem(
+            422,
+            "Invalid input",
+            "the request does not match the API's schema",
+            request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        return problem(exc.status_code, title, str(exc.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(
+            500, "Internal error", "an unexpected error occurred; it was logged", request.url.path
+        )
+
+    @app.get("/api/v1/health", tags=["system"])
+    def health() -> dict[str, str]:
+        """Liveness: answers when the process and its database are reachable."""
+        with app.state.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(catalog_routes.router, prefix="/api/v1")
+    app.include_router(apikeys_routes.router, prefix="/api/v1")
+    return app

@@ -1,0 +1,1 @@
+"""The product catalog (PIM): attributes, families, products, channel requirements, completeness."""

@@ -1,0 +1,145 @@
+"""Catalog tables and the set-based queries over them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from channelhub.core.database import JsonType, UtcDateTime, metadata
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+locales = Table(
+    "locales",
+    metadata,
+    Column("code", String(10), primary_key=True),
+    Column("label", String(100), nullable=False, default=""),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("locales", JsonType, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+attributes = Table(
+    "attributes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("type", String(20), nullable=False),
+    Column("localizable", Boolean, nullable=False, default=False),
+    Column("scopable", Boolean, nullable=False, default=False),
+    Column("labels", JsonType, nullable=False),
+    Column("options", JsonType, nullable=False),
+    Column("max_length", Integer, nullable=True),
+    Column("units", JsonType, nullable=False),
+    Column("identifier_kind", String(20), nullable=True),
+)
+
+families = Table(
+    "families",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("labels", JsonType, nullable=False),
+    Column("attributes", JsonType, nullable=False),
+    Column("required", JsonType, nullable=False),
+    Column("variant_axes", JsonType, nullable=False),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("parent_id", Integer, ForeignKey("categories.id"), nullable=True),
+    # Materialized path of codes ("/clothing/shirts/"), so a subtree is one prefix match.
+    Column("path", String(2000), nullable=False),
+    Column("labels", JsonType, nullable=False),
+    Index("ix_categories_path", "path"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("sku", String(100), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),
+    Column("parent_id", BigId, ForeignKey("products.id"), nullable=True),
+    Column("family_id", Integer, ForeignKey("families.id"), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("values", JsonType, nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_products_family_id", "family_id"),
+    Index("ix_products_parent_id", "parent_id"),
+    Index("ix_products_status", "status"),
+)
+
+product_categories = Table(
+    "product_categories",
+    metadata,
+    Column("product_id", BigId, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("category_id", Integer, ForeignKey("categories.id"), nullable=False),
+    PrimaryKeyConstraint("product_id", "category_id"),
+    Index("ix_product_categories_category_id", "category_id"),
+)
+
+channel_requirements = Table(
+    "channel_requirements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", Integer, ForeignKey("families.id", ondelete="CASCADE"), nullable=True),
+    Column("attribute", String(100), nullable=False),
+    Column("rule", String(20), nullable=False),
+    Column("param", JsonType, nullable=True),
+    Column("locales", JsonType, nullable=True),
+    Index("ix_channel_requirements_channel_id", "channel_id"),
+)
+
+product_completeness = Table(
+    "product_completeness",
+    metadata,
+    Column("product_id", BigId, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("required", Integer, nullable=False),
+    Column("satisfied", Integer, nullable=False),
+    Column("is_complete", Boolean, nullable=False),
+    Column("missing", JsonType, nullable=True),
+    PrimaryKeyConstraint("product_id", "channel_id", "locale"),
+    Index("ix_product_completeness_channel", "channel_id", "locale", "is_complete"),
+)
+
+product_changes = Table(
+    "product_changes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("product_id", BigId, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("source", String(50), nullable=False),
+    Column("changes", JsonType, nullable=False),
+    Index("ix_product_changes_product_id", "product_id", "id"),
+)

@@ -1,0 +1,1 @@
+"""The ``channelhub`` command line."""

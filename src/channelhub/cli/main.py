@@ -1,0 +1,126 @@
+"""``channelhub``: serve the hub, migrate its database, manage keys, import and export."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from channelhub.apikeys import service as apikeys
+from channelhub.cli import catalog
+from channelhub.cli.common import console, database, handle_errors
+from channelhub.core.migrate import upgrade
+
+app = typer.Typer(
+    name="channelhub",
+    help="Omnichannel commerce hub: one catalog, stock, price and order pipeline for every channel.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        envvar="CHANNELHUB_DATABASE_URL",
+        help="SQLite or PostgreSQL URL (default sqlite:///channelhub.db)",
+    ),
+) -> None:
+    if database_url:
+        os.environ["CHANNELHUB_DATABASE_URL"] = database_url
+        from channelhub.core.settings import get_settings
+
+        get_settings.cache_clear()
+
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
+    """Apply the schema migrations (to the newest by default)."""
+    db = database()
+    upgrade(db, revision)
+    console.print(f"database at {db.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="default CHANNELHUB_HOST or 127.0.0.1"),
+    port: int = typer.Option(None, help="default CHANNELHUB_PORT or 8000"),
+) -> None:
+    """Serve the API (OpenAPI docs at /api/v1/docs)."""
+    import uvicorn
+
+    from channelhub.api.app import create_app
+    from channelhub.core.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(database()),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    serve_api: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
+) -> None:
+    """Migrate, load the sample catalog, print an API key and serve the hub."""
+    from channelhub.demo.load import load_sample_catalog
+
+    db = database()
+    upgrade(db)
+    summary = load_sample_catalog(db)
+    console.print(summary)
+    key, token = apikeys.create_key(db, "demo", ["admin"])
+    console.print(f"[bold]demo API key (admin):[/bold] {token}")
+    console.print(f"API docs: http://{host}:{port}/api/v1/docs")
+    console.print(
+        f"try: curl -H 'Authorization: Bearer {token}' "
+        f"'http://{host}:{port}/api/v1/products?channel=bol&complete=false'"
+    )
+    if serve_api:
+        serve(host, port)
+
+
+apikey_app = typer.Typer(
+    help="API keys (stored hashed; the key is shown once).", no_args_is_help=True
+)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+@handle_errors
+def apikey_create(
+    name: str,
+    scope: list[str] = typer.Option(["read"], "--scope", help="read, write or admin; repeatable"),
+) -> None:
+    """Create a key and print it once."""
+    key, token = apikeys.create_key(database(), name, scope)
+    console.print(f"created key {key.prefix} ({', '.join(key.scopes)}) for {key.name}")
+    print(token)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    for key in apikeys.list_keys(database()):
+        state = "revoked" if key.revoked_at else "live"
+        console.print(f"{key.prefix}  {key.name}  {','.join(key.scopes)}  {state}")
+
+
+@apikey_app.command("revoke")
+@handle_errors
+def apikey_revoke(prefix: str) -> None:
+    apikeys.revoke_key(database(), prefix)
+    console.print(f"revoked {prefix}")
+
+
+catalog.register(app)

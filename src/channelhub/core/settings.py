@@ -1,0 +1,26 @@
+"""Configuration read from ``CHANNELHUB_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings; every field can be set as ``CHANNELHUB_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CHANNELHUB_", extra="ignore")
+
+    database_url: str = "sqlite:///channelhub.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    import_batch_size: int = 2000
+    sqlite_busy_timeout_ms: int = 30_000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

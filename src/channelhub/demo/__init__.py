@@ -1,0 +1,1 @@
+"""The sample retailer that ``make demo`` and the README's examples use."""
