@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -100,7 +100,7 @@ def list_products(
         raise InvalidInput("limit must be between 1 and 500")
     after = decode_cursor(cursor)
     products = store.products
-    completeness = store.product_completeness
+    gaps = store.product_gaps
     with db.read() as conn:
         query = select(products.c.id, products.c.sku).where(products.c.id > after)
         if filters.family is not None:
@@ -144,31 +144,39 @@ def list_products(
             ).scalar()
             if channel_id is None:
                 raise NotFound(f"channel {filters.channel!r} does not exist")
-            conditions = [
-                completeness.c.product_id == products.c.id,
-                completeness.c.channel_id == channel_id,
-            ]
-            if filters.locale:
-                conditions.append(completeness.c.locale == filters.locale)
-            incomplete = exists().where(and_(*conditions, completeness.c.is_complete.is_(False)))
-            any_row = exists().where(and_(*conditions))
+            gap = exists().where(
+                gaps.c.product_id == products.c.id,
+                gaps.c.channel_id == channel_id,
+                *([gaps.c.locale == filters.locale] if filters.locale else []),
+            )
+            sellable = products.c.kind != ProductKind.MODEL.value
             if filters.complete is True:
-                query = query.where(any_row, ~incomplete)
+                query = query.where(sellable, ~gap)
             elif filters.complete is False:
-                query = query.where(incomplete)
+                query = query.where(gap)
             if filters.publishable is True:
-                query = query.where(
-                    products.c.status == Status.APPROVED.value, any_row, ~incomplete
-                )
+                query = query.where(products.c.status == Status.APPROVED.value, sellable, ~gap)
             elif filters.publishable is False:
-                query = query.where(
-                    or_(products.c.status != Status.APPROVED.value, incomplete, ~any_row)
-                )
+                query = query.where(or_(products.c.status != Status.APPROVED.value, ~sellable, gap))
         rows = conn.execute(query.order_by(products.c.id).limit(limit + 1)).all()
         page = rows[:limit]
         items = _views(conn, [r.sku for r in page])
     next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
     return ProductPage(items, next_cursor)
+
+
+def completeness_views(summary: dict[str, dict[str, list[Any]]] | None) -> list[CompletenessView]:
+    """The stored summary ({channel: {locale: [required, satisfied, missing]}}) as views."""
+    views = []
+    for channel in sorted(summary or {}):
+        for locale, (required, satisfied, missing) in sorted((summary or {})[channel].items()):
+            ratio = 100 if required == 0 else satisfied * 100 // required
+            views.append(
+                CompletenessView(
+                    channel, locale, required, satisfied, ratio, satisfied == required, missing
+                )
+            )
+    return views
 
 
 def _views(conn: Connection, skus: list[str]) -> list[ProductView]:
@@ -197,25 +205,6 @@ def _views(conn: Connection, skus: list[str]) -> list[ProductView]:
         .where(store.product_categories.c.product_id.in_(ids))
     ):
         categories[product_id].append(code)
-    completeness: dict[int, list[CompletenessView]] = defaultdict(list)
-    for row in conn.execute(
-        select(store.product_completeness, store.channels.c.code.label("channel"))
-        .join(store.channels, store.channels.c.id == store.product_completeness.c.channel_id)
-        .where(store.product_completeness.c.product_id.in_(ids))
-        .order_by(store.channels.c.code, store.product_completeness.c.locale)
-    ):
-        ratio = 100 if row.required == 0 else row.satisfied * 100 // row.required
-        completeness[row.product_id].append(
-            CompletenessView(
-                row.channel,
-                row.locale,
-                row.required,
-                row.satisfied,
-                ratio,
-                bool(row.is_complete),
-                list(row.missing or []),
-            )
-        )
     variants: dict[int, list[str]] = defaultdict(list)
     for parent_id, sku in conn.execute(
         select(products.c.parent_id, products.c.sku)
@@ -225,8 +214,9 @@ def _views(conn: Connection, skus: list[str]) -> list[ProductView]:
         variants[parent_id].append(sku)
     views = []
     for r in rows:
+        completeness = completeness_views(r.completeness)
         channel_state: dict[str, bool] = {}
-        for c in completeness[r.id]:
+        for c in completeness:
             channel_state[c.channel] = channel_state.get(c.channel, True) and c.is_complete
         publishable = (
             sorted(ch for ch, ok in channel_state.items() if ok)
@@ -243,7 +233,7 @@ def _views(conn: Connection, skus: list[str]) -> list[ProductView]:
                 categories=sorted(categories[r.id]),
                 values=scoped(r.values),
                 inherited=scoped(r.parent_values or {}),
-                completeness=completeness[r.id],
+                completeness=completeness,
                 publishable_on=publishable,
                 variants=variants[r.id],
                 version=r.version,
@@ -265,15 +255,24 @@ class Change:
 def product_history(db: Database, sku: str, limit: int = 200) -> list[Change]:
     """Who changed what and when, newest first: each field with its old and new value."""
     with db.read() as conn:
-        product_id = conn.execute(
-            select(store.products.c.id).where(store.products.c.sku == sku)
-        ).scalar()
-        if product_id is None:
+        product = conn.execute(
+            select(
+                store.products.c.id, store.products.c.created_at, store.products.c.created_by
+            ).where(store.products.c.sku == sku)
+        ).first()
+        if product is None:
             raise NotFound(f"product {sku!r} does not exist")
         rows = conn.execute(
             select(store.product_changes)
-            .where(store.product_changes.c.product_id == product_id)
+            .where(store.product_changes.c.product_id == product.id)
             .order_by(store.product_changes.c.id.desc())
             .limit(limit)
         ).all()
-    return [Change(r.changed_at, r.actor, r.source, r.changes) for r in rows]
+    changes = [Change(r.changed_at, r.actor, r.source, r.changes) for r in rows]
+    if len(changes) < limit:
+        # Creation is recorded on the product itself; the values it began with are the "old"
+        # sides of the changes above, or still the current values.
+        changes.append(
+            Change(product.created_at, product.created_by, "created", {"created": [None, sku]})
+        )
+    return changes

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -393,26 +396,108 @@ def import_products(
     encoding: str = "utf-8",
     batch_size: int | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> ImportReport:
-    """Upsert products by SKU from a file, batch by batch; see the module docstring."""
-    report = ImportReport("products")
-    size = batch_size or get_settings().import_batch_size
-    position = [0]
+    """Upsert products by SKU from a file, batch by batch; see the module docstring.
+
+    With ``workers`` > 1 the file is split over that many processes by product model: every
+    process reads the whole file and takes the rows whose model (a variant's parent, or the
+    product itself) hashes to it, so a model and its variants stay in one process and in
+    file order. The database serializes their writes; parsing and validation run in parallel.
+    """
     source = f"import:{uuid.uuid4().hex[:12]}"
+    size = batch_size or get_settings().import_batch_size
+    if workers <= 1:
+        return _import_shard(db, path, fmt, actor, encoding, size, source, 0, 1, progress)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                _import_shard_in_process,
+                db.url,
+                path,
+                fmt,
+                actor,
+                encoding,
+                size,
+                source,
+                shard,
+                workers,
+            )
+            for shard in range(1, workers)
+        ]
+        report = _import_shard(db, path, fmt, actor, encoding, size, source, 0, workers, progress)
+        for future in futures:
+            other = future.result()
+            report.rows += other.rows
+            report.created += other.created
+            report.updated += other.updated
+            report.unchanged += other.unchanged
+            report.rejected.extend(other.rejected)
+    report.rejected.sort(key=lambda r: r.line or 0)
+    return report
+
+
+def _import_shard_in_process(
+    url: str,
+    path: Path,
+    fmt: str,
+    actor: str,
+    encoding: str,
+    size: int,
+    source: str,
+    shard: int,
+    shards: int,
+) -> ImportReport:
+    db = Database(url)
+    try:
+        return _import_shard(db, path, fmt, actor, encoding, size, source, shard, shards, None)
+    finally:
+        db.dispose()
+
+
+def _shard_of(row: Row, shards: int) -> int:
+    key = row.cells.get("parent") or row.cells.get("sku") or ""
+    return zlib.crc32(str(key).encode("utf-8", "surrogateescape")) % shards
+
+
+def _import_shard(
+    db: Database,
+    path: Path,
+    fmt: str,
+    actor: str,
+    encoding: str,
+    size: int,
+    source: str,
+    shard: int,
+    shards: int,
+    progress: Progress | None,
+) -> ImportReport:
+    report = ImportReport("products")
+    position = [0]
     with db.read() as conn:
         snapshot = load_snapshot(conn)
     try:
         header, rows = _open(path, fmt, encoding, position)
         columns = parse_header(header, snapshot) if header is not None else {}
     except FileError as error:
-        report.file_errors.append(str(error))
+        if shard == 0:
+            report.file_errors.append(str(error))
         return report
     batch: list[ProductInput] = []
+    seen = 0
     for row in rows:
-        report.rows += 1
+        seen += 1
         if row.error is not None:
-            report.rejected.append(Rejection(row.line, _sku_of(row), row.error_column, row.error))
+            if shard == 0:  # a row that cannot be read belongs to no model: one shard reports it
+                report.rows += 1
+                report.rejected.append(
+                    Rejection(row.line, _sku_of(row), row.error_column, row.error)
+                )
             continue
+        if shards > 1 and _shard_of(row, shards) != shard:
+            continue
+        report.rows += 1
         try:
             item = product_from_json(row) if header is None else product_from_cells(row, columns)
         except InvalidRow as error:
@@ -423,11 +508,11 @@ def import_products(
             report.add(_write_batch(db, snapshot, batch, actor, source))
             batch = []
             if progress:
-                progress(report.rows, position[0])
+                progress(seen, position[0])
     if batch:
         report.add(_write_batch(db, snapshot, batch, actor, source))
     if progress:
-        progress(report.rows, position[0])
+        progress(seen, position[0])
     report.rejected.sort(key=lambda r: r.line or 0)
     return report
 
@@ -469,14 +554,15 @@ def _drop_repeats(
 ) -> tuple[list[ProductInput], list[Rejection]]:
     """Rows whose SKU an earlier batch of this same import already wrote are duplicates.
 
-    Asking the change history keeps memory flat: no set of every SKU seen is held.
+    Each product records the write that last changed it, so asking the products table keeps
+    memory flat: no set of every SKU seen is held.
     """
     skus = [i.sku for i in batch]
     written = set(
         conn.execute(
-            select(store.products.c.sku)
-            .join(store.product_changes, store.product_changes.c.product_id == store.products.c.id)
-            .where(store.products.c.sku.in_(skus), store.product_changes.c.source == source)
+            select(store.products.c.sku).where(
+                store.products.c.sku.in_(skus), store.products.c.source == source
+            )
         ).scalars()
     )
     if not written:
@@ -683,15 +769,19 @@ def import_file(
     actor: str,
     encoding: str = "utf-8",
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> ImportReport:
-    """Import any kind of catalog file; the format is guessed from the extension if not given."""
+    """Import any kind of catalog file; the format is guessed from the extension if not given.
+
+    ``workers`` > 1 imports products in that many processes (see ``import_products``).
+    """
     fmt = fmt or guess_format(path)
     try:
         "".encode(encoding)
     except LookupError:
         return ImportReport(kind, file_errors=[f"unknown encoding {encoding!r}"])
     if kind == "products":
-        return import_products(db, path, fmt, actor, encoding, progress=progress)
+        return import_products(db, path, fmt, actor, encoding, progress=progress, workers=workers)
     if kind in _REFERENCE:
         return import_reference(db, kind, path, fmt, encoding, progress=progress)
     return ImportReport(

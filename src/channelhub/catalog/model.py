@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 from babel.numbers import get_currency_precision, is_currency
-from stdnum import ean
 
 ANY = "*"
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -203,9 +202,12 @@ def effective_values(
     own: Mapping[str, Mapping[str, JsonValue]],
     inherited: Mapping[str, Mapping[str, JsonValue]] | None,
 ) -> dict[str, dict[str, JsonValue]]:
-    """A variant's values over its model's: the variant wins per attribute and scope."""
+    """A variant's values over its model's: the variant wins per attribute and scope.
+
+    Without a model the product's own mapping is returned as it is: callers only read it.
+    """
     if not inherited:
-        return {code: dict(scopes) for code, scopes in own.items()}
+        return own  # type: ignore[return-value]
     merged = {code: dict(scopes) for code, scopes in inherited.items()}
     for code, scopes in own.items():
         merged.setdefault(code, {}).update(scopes)
@@ -232,6 +234,8 @@ def resolve(
 
 # --- value parsing and validation ---------------------------------------------------------
 
+MAX_EXPONENT = 100
+MAX_DIGITS = 28  # the decimal context's precision: more would be rounded by normalize()
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
 
@@ -243,6 +247,11 @@ def _decimal(text: str, what: str) -> Decimal:
         raise InvalidValue(f"{what} {text!r} is not a number") from None
     if not number.is_finite():
         raise InvalidValue(f"{what} {text!r} is not a finite number")
+    # Bounded so that normalizing neither overflows (1e99999999999) nor rounds silently.
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise InvalidValue(f"{what} {text[:40]!r} is out of range (1e-100 to 1e100)")
+    if len("".join(map(str, number.as_tuple().digits)).strip("0")) > MAX_DIGITS:
+        raise InvalidValue(f"{what} {text[:40]!r} has more than {MAX_DIGITS} significant digits")
     return number
 
 
@@ -346,7 +355,7 @@ def normalize_value(attribute: Attribute, data: JsonValue) -> JsonValue:
                 raise InvalidValue(
                     f"{value!r} is not a valid GTIN (8, 12, 13 or 14 digits with check digit)"
                 )
-            return ean.compact(value)
+            return value
         return value
     raise InvalidValue(f"{code} has an unknown type {kind}")  # pragma: no cover
 
@@ -395,9 +404,18 @@ def _normalize_measurement(attribute: Attribute, data: JsonValue) -> dict[str, s
 
 
 def is_valid_gtin(value: str) -> bool:
-    """GTIN-8, -12 (UPC), -13 (EAN) or -14 with a correct check digit."""
+    """GTIN-8, -12 (UPC), -13 (EAN) or -14 with a correct GS1 mod-10 check digit.
+
+    Written out rather than calling python-stdnum because it runs for every product of an
+    import; the tests check it agrees with ``stdnum.ean.is_valid`` on every input.
+    """
     compact = value.strip()
-    return compact.isdigit() and len(compact) in (8, 12, 13, 14) and ean.is_valid(compact)
+    if len(compact) not in (8, 12, 13, 14) or not (compact.isascii() and compact.isdigit()):
+        return False
+    digits = [ord(c) - 48 for c in compact]
+    odd = sum(digits[-2::-2])  # positions 1, 3, 5... counted from the check digit's left
+    even = sum(digits[-3::-2])
+    return (odd * 3 + even + digits[-1]) % 10 == 0
 
 
 def is_empty(data: JsonValue) -> bool:
@@ -495,6 +513,81 @@ class ChannelRules:
         return rules
 
 
+@dataclass(frozen=True)
+class Check:
+    """One requirement ready to run: where to look for the value, and how to judge it."""
+
+    requirement: Requirement
+    keys: tuple[str, ...]
+    where: str
+    known: bool
+
+
+CompiledRules = tuple[tuple[str, tuple[Check, ...]], ...]
+
+
+def compile_rules(
+    channel_rules: ChannelRules,
+    family: Family | None,
+    attributes: Mapping[str, Attribute],
+    rules: Sequence[Requirement] | None = None,
+) -> CompiledRules:
+    """Per locale of the channel, the checks to run, with each value's lookup keys resolved."""
+    rules = channel_rules.for_family(family) if rules is None else rules
+    channel = channel_rules.channel
+    compiled = []
+    for locale in channel_rules.locales:
+        checks = []
+        for requirement in rules:
+            if requirement.locales is not None and locale not in requirement.locales:
+                continue
+            attribute = attributes.get(requirement.attribute)
+            localizable = attribute.localizable if attribute else False
+            if localizable:
+                keys: tuple[str, ...] = (f"{channel}|{locale}", f"{ANY}|{locale}")
+            else:
+                keys = (f"{channel}|{ANY}", f"{ANY}|{ANY}")
+            where = f" ({locale})" if localizable else ""
+            checks.append(Check(requirement, keys, where, attribute is not None))
+        compiled.append((locale, tuple(checks)))
+    return tuple(compiled)
+
+
+def completeness_of(
+    values: Mapping[str, Mapping[str, JsonValue]], channel: str, compiled: CompiledRules
+) -> list[Completeness]:
+    """Run compiled checks over one product's effective values."""
+    results = []
+    required_rule = RuleKind.REQUIRED
+    for locale, checks in compiled:
+        missing: list[Missing] = []
+        for check in checks:
+            requirement = check.requirement
+            scopes = values.get(requirement.attribute)
+            data = None
+            if scopes:
+                for key in check.keys:
+                    data = scopes.get(key)
+                    if data is not None:
+                        break
+            if requirement.rule is required_rule:
+                if not is_empty(data):
+                    continue
+                message: str | None = f"{requirement.attribute}{check.where} is required"
+            else:
+                message = check_rule(requirement, data, check.where)
+                if message is None:
+                    continue
+            if not check.known:
+                message = f"{message} (no such attribute in the catalog)"
+            missing.append(Missing(requirement.attribute, requirement.describe(), message or ""))
+        counted = len(checks)
+        results.append(
+            Completeness(channel, locale, counted, counted - len(missing), tuple(missing))
+        )
+    return results
+
+
 def compute_completeness(
     values: Mapping[str, Mapping[str, JsonValue]],
     family: Family | None,
@@ -503,29 +596,8 @@ def compute_completeness(
     rules: Sequence[Requirement] | None = None,
 ) -> list[Completeness]:
     """Completeness of one product for each locale of one channel, with what is missing."""
-    rules = channel_rules.for_family(family) if rules is None else rules
-    channel = channel_rules.channel
-    results = []
-    for locale in channel_rules.locales:
-        missing: list[Missing] = []
-        counted = 0
-        for requirement in rules:
-            if requirement.locales is not None and locale not in requirement.locales:
-                continue
-            counted += 1
-            attribute = attributes.get(requirement.attribute)
-            localizable = attribute.localizable if attribute else False
-            data = resolve(values, requirement.attribute, channel, locale if localizable else None)
-            where = f" ({locale})" if localizable else ""
-            message = check_rule(requirement, data, where)
-            if message is not None:
-                if attribute is None:
-                    message += " (no such attribute in the catalog)"
-                missing.append(Missing(requirement.attribute, requirement.describe(), message))
-        results.append(
-            Completeness(channel, locale, counted, counted - len(missing), tuple(missing))
-        )
-    return results
+    compiled = compile_rules(channel_rules, family, attributes, rules)
+    return completeness_of(values, channel_rules.channel, compiled)
 
 
 def search_text(

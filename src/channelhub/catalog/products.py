@@ -26,8 +26,7 @@ from channelhub.catalog.model import (
     ProductKind,
     Status,
     can_transition,
-    check_scope,
-    compute_completeness,
+    completeness_of,
     effective_values,
     normalize_value,
     scope_key,
@@ -35,9 +34,10 @@ from channelhub.catalog.model import (
     split_scope,
 )
 from channelhub.catalog.snapshot import CatalogSnapshot, load_snapshot
+from channelhub.core.bulk import BulkInsert
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import Conflict, NotFound
-from channelhub.core.events import record_events
+from channelhub.core.events import outbox, record_events
 
 SKU_PATTERN = re.compile(
     r"^[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,98}[^\s\x00-\x1f\x7f]$|^[^\s\x00-\x1f\x7f]$"
@@ -47,7 +47,7 @@ PRODUCT_CHANGED = "catalog.product_changed"
 Values = dict[str, dict[str, JsonValue]]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ValueInput:
     """Set (or, with ``data`` None, remove) one value at one scope; ``source`` names its column."""
 
@@ -140,6 +140,9 @@ def save_batch(
     result = SaveResult()
     wanted = {i.sku for i in inputs} | {i.parent for i in inputs if i.parent}
     originals = _load_states(conn, wanted)
+    # Existing variants written without naming their model still need it.
+    models = {s.parent for s in originals.values() if s.parent and s.parent not in originals}
+    originals.update(_load_states(conn, models))
     states: dict[str, ProductState] = dict(originals)
     pending: dict[str, tuple[ProductState | None, ProductState, dict[str, list[Any]]]] = {}
     seen: set[str] = set()
@@ -204,7 +207,14 @@ def _apply(
     family_def = snapshot.families[family]
 
     status = before.status if before else Status.DRAFT
-    if item.status is not None:
+    if kind is ProductKind.VARIANT:
+        model_status = states[parent or ""].status
+        if item.status is not None and item.status is not model_status:
+            raise RowError(
+                "status", f"a variant follows its model's workflow status ({model_status.value})"
+            )
+        status = model_status
+    elif item.status is not None:
         if before is not None and not can_transition(before.status, item.status):
             raise RowError(
                 "status", f"cannot move from {before.status.value} to {item.status.value}"
@@ -269,34 +279,27 @@ def _set_value(
     snapshot: CatalogSnapshot,
 ) -> None:
     column = value.source or value.attribute
-    attribute = snapshot.attributes.get(value.attribute)
-    if attribute is None:
-        raise RowError(column, f"attribute {value.attribute!r} does not exist")
     if value.attribute not in allowed:
         if value.data is None:
             return  # nothing to remove (an empty cell of a column other families use)
-        raise RowError(column, f"attribute {value.attribute} is not in family {family.code}")
-    if value.locale is not None and value.locale not in snapshot.locales:
-        raise RowError(column, f"locale {value.locale!r} is not enabled")
-    if value.channel is not None:
-        channel = snapshot.channels.get(value.channel)
-        if channel is None:
-            raise RowError(column, f"channel {value.channel!r} does not exist")
-        if value.locale is not None and value.locale not in channel.locales:
-            raise RowError(column, f"channel {channel.code} does not use locale {value.locale}")
+        if value.attribute in snapshot.attributes:
+            raise RowError(column, f"attribute {value.attribute} is not in family {family.code}")
+    problem = snapshot.scope_problem(value.attribute, value.locale, value.channel)
+    if problem is not None:
+        raise RowError(column, problem)
+    key = scope_key(value.channel, value.locale)
+    if value.data is None:
+        scopes = values.get(value.attribute)
+        if scopes is not None:
+            scopes.pop(key, None)
+            if not scopes:
+                del values[value.attribute]
+        return
     try:
-        check_scope(attribute, value.channel, value.locale)
-        key = scope_key(value.channel, value.locale)
-        if value.data is None:
-            scopes = values.get(value.attribute)
-            if scopes is not None:
-                scopes.pop(key, None)
-                if not scopes:
-                    del values[value.attribute]
-            return
-        values.setdefault(value.attribute, {})[key] = normalize_value(attribute, value.data)
+        data = normalize_value(snapshot.attributes[value.attribute], value.data)
     except InvalidValue as error:
         raise RowError(column, str(error)) from None
+    values.setdefault(value.attribute, {})[key] = data
 
 
 def _diff(before: ProductState | None, after: ProductState) -> dict[str, list[Any]]:
@@ -425,6 +428,7 @@ def _write(
 ) -> None:
     now = utcnow()
     products = store.products
+    gaps: list[tuple[int, int, str]] = []
     created = [s for b, s, _ in pending.values() if b is None]
     # Models and simple products first, so that new variants can point at new models.
     for wave in (
@@ -433,91 +437,204 @@ def _write(
     ):
         if not wave:
             continue
-        rows = [_product_row(snapshot, state, states, now) | {"created_at": now} for state in wave]
-        returned = conn.execute(insert(products).returning(products.c.id, products.c.sku), rows)
-        ids = dict((sku, pid) for pid, sku in returned)
-        for state in wave:
+        rows = [_product_row(snapshot, state, states, source) for state in wave]
+        BulkInsert(
+            conn, products, (*PRODUCT_COLUMNS, "created_at", "created_by", "updated_at")
+        ).run([(*row, now, actor, now) for row, _gaps in rows])
+        found = conn.execute(
+            select(products.c.sku, products.c.id).where(
+                products.c.sku.in_([state.sku for state in wave])
+            )
+        )
+        ids = {sku: product_id for sku, product_id in found}
+        for state, (_row, product_gaps) in zip(wave, rows, strict=True):
             state.id = ids[state.sku]
+            gaps.extend((state.id, channel_id, locale) for channel_id, locale in product_gaps)
     changed = [(b, s) for b, s, _ in pending.values() if b is not None]
     if changed:
-        rows = [
-            _product_row(snapshot, s, states, now) | {"b_id": s.id, "b_version": s.version}
-            for _b, s in changed
-        ]
+        updates = []
+        for _b, state in changed:
+            row, product_gaps = _product_row(snapshot, state, states, source)
+            updates.append(
+                dict(zip(PRODUCT_COLUMNS, row, strict=True))
+                | {
+                    "b_id": state.id,
+                    "b_version": state.version,
+                    "updated_at": now,
+                }
+            )
+            gaps.extend((state.id or 0, channel_id, locale) for channel_id, locale in product_gaps)
         count = conn.execute(
             update(products)
             .where(products.c.id == bindparam("b_id"), products.c.version == bindparam("b_version"))
             .values(
                 {
                     name: bindparam(name)
-                    for name in (
-                        "kind",
-                        "parent_id",
-                        "family_id",
-                        "status",
-                        "values",
-                        "search_text",
-                        "updated_at",
-                    )
+                    for name in (*PRODUCT_COLUMNS, "updated_at")
+                    if name != "sku"
                 }
-                | {"version": products.c.version + 1}
             ),
-            rows,
+            updates,
         ).rowcount
-        if count != len(rows):
+        if count != len(updates):
             raise Conflict("a product changed while this batch was written; try again")
-        # A model's new family is its variants' family.
-        moved = [
-            s for b, s in changed if s.kind is ProductKind.MODEL and b and b.family != s.family
-        ]
-        for model in moved:
-            conn.execute(
-                update(products)
-                .where(products.c.parent_id == model.id)
-                .values(family_id=snapshot.family_ids[model.family or ""], updated_at=now)
-            )
-
+        _clear_gaps(conn, [s.id for _b, s in changed if s.id is not None])
+        gaps.extend(_refresh_variants_of(conn, snapshot, pending, now))
+    BulkInsert(conn, store.product_gaps, ("product_id", "channel_id", "locale")).run(gaps)
     _write_categories(conn, snapshot, pending)
-    _write_completeness(conn, snapshot, pending, states)
-    conn.execute(
-        insert(store.product_changes),
+    # A product's creation is on its own row (created_at, created_by); history keeps changes.
+    BulkInsert(
+        conn, store.product_changes, ("product_id", "changed_at", "actor", "source", "changes")
+    ).run(
         [
-            {
-                "product_id": after.id,
-                "changed_at": now,
-                "actor": actor,
-                "source": source,
-                "changes": changes,
-            }
-            for _b, after, changes in pending.values()
-        ],
+            (after.id, now, actor, source, changes)
+            for before, after, changes in pending.values()
+            if before is not None
+        ]
     )
-    record_events(
-        conn,
-        PRODUCT_CHANGED,
-        (
-            (after.sku, {"sku": after.sku, "kind": after.kind.value, "fields": sorted(changes)})
+    BulkInsert(conn, outbox, ("topic", "key", "payload", "created_at")).run(
+        [
+            (
+                PRODUCT_CHANGED,
+                after.sku,
+                {"sku": after.sku, "kind": after.kind.value, "fields": sorted(changes)},
+                now,
+            )
             for _b, after, changes in pending.values()
-        ),
+        ]
     )
+
+
+PRODUCT_COLUMNS = (
+    "sku",
+    "kind",
+    "parent_id",
+    "family_id",
+    "status",
+    "values",
+    "search_text",
+    "completeness",
+    "version",
+    "source",
+)
 
 
 def _product_row(
-    snapshot: CatalogSnapshot, state: ProductState, states: dict[str, ProductState], now: datetime
-) -> dict[str, Any]:
+    snapshot: CatalogSnapshot, state: ProductState, states: dict[str, ProductState], source: str
+) -> tuple[tuple[Any, ...], list[tuple[int, str]]]:
+    """The product's row (PRODUCT_COLUMNS) and its gaps as (channel id, locale)."""
     parent = states[state.parent] if state.parent else None
     effective = effective_values(state.values, parent.values if parent else None)
-    return {
-        "sku": state.sku,
-        "kind": state.kind.value,
-        "parent_id": parent.id if parent else None,
-        "family_id": snapshot.family_ids[state.family or ""],
-        "status": state.status.value,
-        "values": state.values,
-        "search_text": search_text(state.sku, effective, snapshot.attributes),
-        "version": state.version + 1 if state.id else 1,
-        "updated_at": now,
+    family = snapshot.families[state.family or ""]
+    summary, gaps = (
+        ({}, [])
+        if state.kind is ProductKind.MODEL
+        else completeness_summary(snapshot, effective, family)
+    )
+    row = (
+        state.sku,
+        state.kind.value,
+        parent.id if parent else None,
+        snapshot.family_ids[family.code],
+        state.status.value,
+        state.values,
+        search_text(state.sku, effective, snapshot.attributes),
+        summary,
+        state.version + 1,
+        source,
+    )
+    return row, gaps
+
+
+Summary = dict[str, dict[str, list[Any]]]
+
+
+def completeness_summary(
+    snapshot: CatalogSnapshot,
+    values: Values,
+    family: Family | None,
+    channels: Iterable[str] | None = None,
+) -> tuple[Summary, list[tuple[int, str]]]:
+    """Completeness per channel and locale as stored on the product, and its gaps."""
+    summary: Summary = {}
+    gaps: list[tuple[int, str]] = []
+    for code in snapshot.channels if channels is None else channels:
+        per_locale: dict[str, list[Any]] = {}
+        for result in completeness_of(values, code, snapshot.compiled(code, family)):
+            per_locale[result.locale] = [
+                result.required,
+                result.satisfied,
+                [m.as_dict() for m in result.missing],
+            ]
+            if not result.is_complete:
+                gaps.append((snapshot.channels[code].id, result.locale))
+        summary[code] = per_locale
+    return summary, gaps
+
+
+def _clear_gaps(
+    conn: Connection, product_ids: list[int], channel_ids: list[int] | None = None
+) -> None:
+    if not product_ids:
+        return
+    query = delete(store.product_gaps).where(store.product_gaps.c.product_id.in_(product_ids))
+    if channel_ids is not None:
+        query = query.where(store.product_gaps.c.channel_id.in_(channel_ids))
+    conn.execute(query)
+
+
+def _refresh_variants_of(
+    conn: Connection,
+    snapshot: CatalogSnapshot,
+    pending: dict[str, tuple[ProductState | None, ProductState, dict[str, list[Any]]]],
+    now: datetime,
+) -> list[tuple[int, int, str]]:
+    """Variants of changed models inherit the change: recompute theirs; returns their gaps."""
+    models = {
+        s.id: s for b, s, _ in pending.values() if s.kind is ProductKind.MODEL and b is not None
     }
+    if not models:
+        return []
+    products = store.products
+    pending_ids = {s.id for _b, s, _ in pending.values()}
+    gaps: list[tuple[int, int, str]] = []
+    updates = []
+    for row in conn.execute(
+        select(products.c.id, products.c.parent_id, products.c["values"]).where(
+            products.c.parent_id.in_(list(models))
+        )
+    ):
+        if row.id in pending_ids:
+            continue
+        model = models[row.parent_id]
+        family = snapshot.families[model.family or ""]
+        effective = effective_values(row.values, model.values)
+        summary, product_gaps = completeness_summary(snapshot, effective, family)
+        updates.append(
+            {
+                "b_id": row.id,
+                "status": model.status.value,
+                "family_id": snapshot.family_ids[family.code],
+                "completeness": summary,
+                "search_text": search_text(model.sku, effective, snapshot.attributes),
+                "updated_at": now,
+            }
+        )
+        gaps.extend((row.id, channel_id, locale) for channel_id, locale in product_gaps)
+    if updates:
+        conn.execute(
+            update(products)
+            .where(products.c.id == bindparam("b_id"))
+            .values(
+                {
+                    n: bindparam(n)
+                    for n in ("status", "family_id", "completeness", "search_text", "updated_at")
+                }
+            ),
+            updates,
+        )
+        _clear_gaps(conn, [u["b_id"] for u in updates])
+    return gaps
 
 
 def _write_categories(
@@ -531,95 +648,9 @@ def _write_categories(
         conn.execute(
             delete(store.product_categories).where(store.product_categories.c.product_id.in_(stale))
         )
-    rows = [
-        {"product_id": s.id, "category_id": snapshot.category_ids[code]}
-        for _b, s in touched
-        for code in s.categories
-    ]
-    if rows:
-        conn.execute(insert(store.product_categories), rows)
-
-
-def _write_completeness(
-    conn: Connection,
-    snapshot: CatalogSnapshot,
-    pending: dict[str, tuple[ProductState | None, ProductState, dict[str, list[Any]]]],
-    states: dict[str, ProductState],
-) -> None:
-    targets: list[tuple[int, Values, str]] = []
-    stale: list[int] = []
-    for before, after, _changes in pending.values():
-        if after.kind is ProductKind.MODEL:
-            continue
-        parent = states[after.parent] if after.parent else None
-        assert after.id is not None
-        targets.append(
-            (
-                after.id,
-                effective_values(after.values, parent.values if parent else None),
-                after.family or "",
-            )
-        )
-        if before is not None:
-            stale.append(after.id)
-    # Variants of changed models inherit the change: recompute them too.
-    changed_models = {
-        s.id: s for b, s, _ in pending.values() if s.kind is ProductKind.MODEL and b is not None
-    }
-    if changed_models:
-        pending_ids = {s.id for _b, s, _ in pending.values()}
-        for row in conn.execute(
-            select(
-                store.products.c.id, store.products.c.parent_id, store.products.c["values"]
-            ).where(store.products.c.parent_id.in_(list(changed_models)))
-        ):
-            if row.id in pending_ids:
-                continue
-            model = changed_models[row.parent_id]
-            targets.append((row.id, effective_values(row.values, model.values), model.family or ""))
-            stale.append(row.id)
-    if stale:
-        conn.execute(
-            delete(store.product_completeness).where(
-                store.product_completeness.c.product_id.in_(stale)
-            )
-        )
-    rows = completeness_rows(snapshot, targets, list(snapshot.channels))
-    if rows:
-        conn.execute(insert(store.product_completeness), rows)
-
-
-def completeness_rows(
-    snapshot: CatalogSnapshot,
-    targets: Iterable[tuple[int, Values, str]],
-    channels: Sequence[str],
-) -> list[dict[str, Any]]:
-    """Completeness rows for products given as (id, effective values, family code)."""
-    rows: list[dict[str, Any]] = []
-    attributes = snapshot.attributes
-    for product_id, values, family_code in targets:
-        family = snapshot.families.get(family_code)
-        for code in channels:
-            channel = snapshot.channels[code]
-            for result in compute_completeness(
-                values,
-                family,
-                snapshot.channel_rules[code],
-                attributes,
-                snapshot.rules(code, family),
-            ):
-                rows.append(
-                    {
-                        "product_id": product_id,
-                        "channel_id": channel.id,
-                        "locale": result.locale,
-                        "required": result.required,
-                        "satisfied": result.satisfied,
-                        "is_complete": result.is_complete,
-                        "missing": [m.as_dict() for m in result.missing] or None,
-                    }
-                )
-    return rows
+    BulkInsert(conn, store.product_categories, ("product_id", "category_id")).run(
+        [(s.id, snapshot.category_ids[code]) for _b, s in touched for code in s.categories]
+    )
 
 
 def recompute_completeness(
@@ -632,7 +663,7 @@ def recompute_completeness(
     """Recompute stored completeness in bulk, batch by batch, inside the caller's transaction.
 
     Used when a channel's requirements or locales, or a family's required attributes, change.
-    Returns how many products were recomputed.
+    Only the named channels' entries are recomputed. Returns how many products were touched.
     """
     channel_codes = list(channels) if channels is not None else list(snapshot.channels)
     channel_ids = [snapshot.channels[c].id for c in channel_codes]
@@ -642,6 +673,7 @@ def recompute_completeness(
         select(
             products.c.id,
             products.c["values"],
+            products.c.completeness,
             parent.c["values"].label("parent_values"),
             store.families.c.code.label("family"),
         )
@@ -660,29 +692,44 @@ def recompute_completeness(
         rows = conn.execute(query.where(products.c.id > after)).all()
         if not rows:
             return done
-        ids = [r.id for r in rows]
-        conn.execute(
-            delete(store.product_completeness).where(
-                store.product_completeness.c.product_id.in_(ids),
-                store.product_completeness.c.channel_id.in_(channel_ids),
+        updates = []
+        gaps: list[tuple[int, int, str]] = []
+        for r in rows:
+            effective = effective_values(r.values, r.parent_values)
+            summary, product_gaps = completeness_summary(
+                snapshot, effective, snapshot.families.get(r.family), channel_codes
             )
+            merged = {
+                code: entry
+                for code, entry in (r.completeness or {}).items()
+                if code in snapshot.channels
+            } | summary
+            updates.append({"b_id": r.id, "completeness": merged})
+            gaps.extend((r.id, channel_id, locale) for channel_id, locale in product_gaps)
+        conn.execute(
+            update(products)
+            .where(products.c.id == bindparam("b_id"))
+            .values(completeness=bindparam("completeness")),
+            updates,
         )
-        targets = ((r.id, effective_values(r.values, r.parent_values), r.family) for r in rows)
-        new_rows = completeness_rows(snapshot, targets, channel_codes)
-        if new_rows:
-            conn.execute(insert(store.product_completeness), new_rows)
+        _clear_gaps(conn, [r.id for r in rows], channel_ids)
+        BulkInsert(conn, store.product_gaps, ("product_id", "channel_id", "locale")).run(gaps)
         done += len(rows)
-        after = ids[-1]
+        after = rows[-1].id
 
 
 def change_status(db: Database, sku: str, status: Status, actor: str) -> Status:
     """Move a product through the workflow (draft, in review, approved, archived)."""
     with db.transaction() as conn:
         row = conn.execute(
-            select(store.products.c.id, store.products.c.status).where(store.products.c.sku == sku)
+            select(store.products.c.id, store.products.c.kind, store.products.c.status).where(
+                store.products.c.sku == sku
+            )
         ).first()
         if row is None:
             raise NotFound(f"product {sku!r} does not exist")
+        if row.kind == ProductKind.VARIANT.value:
+            raise Conflict(f"{sku} is a variant: it follows its model's workflow status")
         current = Status(row.status)
         if current is status:
             return status
@@ -695,7 +742,23 @@ def change_status(db: Database, sku: str, status: Status, actor: str) -> Status:
         conn.execute(
             update(store.products)
             .where(store.products.c.id == row.id)
-            .values(status=status.value, updated_at=now, version=store.products.c.version + 1)
+            .values(
+                status=status.value,
+                updated_at=now,
+                source="workflow",
+                version=store.products.c.version + 1,
+            )
+        )
+        # A model's variants share its workflow status.
+        variants = (
+            conn.execute(
+                update(store.products)
+                .where(store.products.c.parent_id == row.id)
+                .values(status=status.value, updated_at=now, source="workflow")
+                .returning(store.products.c.sku)
+            )
+            .scalars()
+            .all()
         )
         conn.execute(
             insert(store.product_changes).values(
@@ -706,7 +769,11 @@ def change_status(db: Database, sku: str, status: Status, actor: str) -> Status:
                 changes={"status": [current.value, status.value]},
             )
         )
-        record_events(conn, PRODUCT_CHANGED, [(sku, {"sku": sku, "fields": ["status"]})])
+        record_events(
+            conn,
+            PRODUCT_CHANGED,
+            [(code, {"sku": code, "fields": ["status"]}) for code in (sku, *variants)],
+        )
     return status
 
 

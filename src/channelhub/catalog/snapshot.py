@@ -19,10 +19,14 @@ from channelhub.catalog.model import (
     ChannelKind,
     ChannelMode,
     ChannelRules,
+    CompiledRules,
     Family,
     IdentifierKind,
+    InvalidValue,
     Requirement,
     RuleKind,
+    check_scope,
+    compile_rules,
 )
 
 
@@ -47,6 +51,8 @@ class CatalogSnapshot:
     channel_rules: dict[str, ChannelRules]
     category_ids: dict[str, int]
     _rules_cache: dict[tuple[str, str | None], list[Requirement]] = field(default_factory=dict)
+    _compiled_cache: dict[tuple[str, str | None], CompiledRules] = field(default_factory=dict)
+    _scope_cache: dict[tuple[str, str | None, str | None], str | None] = field(default_factory=dict)
 
     @property
     def family_by_id(self) -> dict[int, Family]:
@@ -60,6 +66,44 @@ class CatalogSnapshot:
             cached = self.channel_rules[channel].for_family(family)
             self._rules_cache[key] = cached
         return cached
+
+    def compiled(self, channel: str, family: Family | None) -> CompiledRules:
+        """The channel's checks for one family, compiled once per snapshot."""
+        key = (channel, family.code if family else None)
+        cached = self._compiled_cache.get(key)
+        if cached is None:
+            cached = compile_rules(
+                self.channel_rules[channel], family, self.attributes, self.rules(channel, family)
+            )
+            self._compiled_cache[key] = cached
+        return cached
+
+    def scope_problem(self, attribute: str, locale: str | None, channel: str | None) -> str | None:
+        """Why a value of ``attribute`` cannot be held at this scope, or None (cached)."""
+        key = (attribute, locale, channel)
+        if key in self._scope_cache:
+            return self._scope_cache[key]
+        problem = self._scope_problem(attribute, locale, channel)
+        self._scope_cache[key] = problem
+        return problem
+
+    def _scope_problem(self, code: str, locale: str | None, channel: str | None) -> str | None:
+        attribute = self.attributes.get(code)
+        if attribute is None:
+            return f"attribute {code!r} does not exist"
+        if locale is not None and locale not in self.locales:
+            return f"locale {locale!r} is not enabled"
+        if channel is not None:
+            target = self.channels.get(channel)
+            if target is None:
+                return f"channel {channel!r} does not exist"
+            if locale is not None and locale not in target.locales:
+                return f"channel {channel} does not use locale {locale}"
+        try:
+            check_scope(attribute, channel, locale)
+        except InvalidValue as error:
+            return str(error)
+        return None
 
 
 def attribute_from_row(row: Row[Any]) -> Attribute:

@@ -88,9 +88,14 @@ products = Table(
     Column("status", String(20), nullable=False),
     Column("values", JsonType, nullable=False),
     Column("search_text", Text, nullable=False),
+    # {channel: {locale: [required, satisfied, [missing...]]}}, computed in the same write.
+    Column("completeness", JsonType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The write that last changed the product ("api", "import:<run>", ...).
+    Column("source", String(50), nullable=False),
     Index("ix_products_family_id", "family_id"),
     Index("ix_products_parent_id", "parent_id"),
     Index("ix_products_status", "status"),
@@ -118,18 +123,17 @@ channel_requirements = Table(
     Index("ix_channel_requirements_channel_id", "channel_id"),
 )
 
-product_completeness = Table(
-    "product_completeness",
+# One row per (product, channel, locale) that is NOT complete: the index behind "what is
+# missing on bol.com" and "complete for Google". Complete pairs have no row, so a catalog
+# that is mostly complete stays small here.
+product_gaps = Table(
+    "product_gaps",
     metadata,
     Column("product_id", BigId, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
     Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
     Column("locale", String(10), nullable=False),
-    Column("required", Integer, nullable=False),
-    Column("satisfied", Integer, nullable=False),
-    Column("is_complete", Boolean, nullable=False),
-    Column("missing", JsonType, nullable=True),
-    PrimaryKeyConstraint("product_id", "channel_id", "locale"),
-    Index("ix_product_completeness_channel", "channel_id", "locale", "is_complete"),
+    PrimaryKeyConstraint("channel_id", "locale", "product_id"),
+    Index("ix_product_gaps_product_id", "product_id"),
 )
 
 product_changes = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ def import_command(
     ),
     encoding: str = typer.Option("utf-8", help="the file's text encoding"),
     report: Path | None = typer.Option(None, help="write the full report as JSON here"),
+    workers: int = typer.Option(
+        min(2, os.cpu_count() or 1), help="processes for product imports (parsing in parallel)"
+    ),
 ) -> None:
     """Import a catalog file; exits 1 when rows were rejected, 2 when the file was refused."""
     if kind not in IMPORT_KINDS:
@@ -52,7 +56,14 @@ def import_command(
             bar.update(task, completed=position, rows=rows)
 
         result = importing.import_file(
-            database(), kind, file, format, actor="cli", encoding=encoding, progress=advance
+            database(),
+            kind,
+            file,
+            format,
+            actor="cli",
+            encoding=encoding,
+            progress=advance,
+            workers=workers,
         )
         bar.update(task, completed=size)
     for problem in result.file_errors:

@@ -17,8 +17,10 @@ import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DataError
 from sqlalchemy.types import TypeDecorator
 
+from channelhub.core.errors import InvalidInput
 from channelhub.core.settings import get_settings
 
 NAMING_CONVENTION = {
@@ -72,7 +74,7 @@ def _json_loads(value: Any) -> Any:
 
 
 def create_database_engine(url: str) -> Engine:
-    """An engine configured for ``url``: SQLite (WAL, IMMEDIATE writes) or PostgreSQL (psycopg 3)."""
+    """An engine for ``url``: SQLite (WAL, IMMEDIATE writes) or PostgreSQL (psycopg 3)."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
@@ -112,6 +114,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@contextmanager
+def _refused_data() -> Iterator[None]:
+    try:
+        yield
+    except DataError as error:
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+        raise InvalidInput(f"the database refused a value: {reason}") from error
+
+
 class Database:
     """The hub's store: hands out write transactions (units of work) and read connections."""
 
@@ -125,14 +136,18 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction: committed when the block ends, rolled back on any error."""
-        with self.engine.begin() as conn:
+        """A write transaction: committed when the block ends, rolled back on any error.
+
+        A value the database refuses (a DataError: NUL in text on PostgreSQL, a number out of
+        range) is the caller's input at fault: it surfaces as InvalidInput, not a crash.
+        """
+        with _refused_data(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only connection (a deferred transaction on SQLite, so readers never block)."""
-        with self.engine.connect() as conn:
+        with _refused_data(), self.engine.connect() as conn:
             conn = conn.execution_options(channelhub_read_only=True)
             with conn.begin():
                 yield conn

@@ -20,8 +20,8 @@ def decode_cursor(cursor: str | None) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded.encode()).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "id" or not number.isdigit():
-            raise ValueError(text)
+        if prefix != "id" or not number.isascii() or not number.isdigit() or len(number) > 18:
+            raise ValueError(text)  # ids are BIGINTs: 18 digits always fit in 63 bits
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cursor {cursor!r} is not one this API issued") from exc

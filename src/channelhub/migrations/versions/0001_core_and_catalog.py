@@ -204,13 +204,20 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column(
+            "completeness",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
             "created_at", channelhub.core.database.UtcDateTime(timezone=True), nullable=False
         ),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column(
             "updated_at", channelhub.core.database.UtcDateTime(timezone=True), nullable=False
         ),
+        sa.Column("source", sa.String(length=50), nullable=False),
         sa.ForeignKeyConstraint(
             ["family_id"], ["families.id"], name=op.f("fk_products_family_id_families")
         ),
@@ -275,48 +282,36 @@ def upgrade() -> None:
         batch_op.create_index("ix_product_changes_product_id", ["product_id", "id"], unique=False)
 
     op.create_table(
-        "product_completeness",
+        "product_gaps",
         sa.Column(
             "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("locale", sa.String(length=10), nullable=False),
-        sa.Column("required", sa.Integer(), nullable=False),
-        sa.Column("satisfied", sa.Integer(), nullable=False),
-        sa.Column("is_complete", sa.Boolean(), nullable=False),
-        sa.Column(
-            "missing",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
-            name=op.f("fk_product_completeness_channel_id_channels"),
+            name=op.f("fk_product_gaps_channel_id_channels"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["product_id"],
             ["products.id"],
-            name=op.f("fk_product_completeness_product_id_products"),
+            name=op.f("fk_product_gaps_product_id_products"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "product_id", "channel_id", "locale", name=op.f("pk_product_completeness")
-        ),
+        sa.PrimaryKeyConstraint("channel_id", "locale", "product_id", name=op.f("pk_product_gaps")),
     )
-    with op.batch_alter_table("product_completeness", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_product_completeness_channel", ["channel_id", "locale", "is_complete"], unique=False
-        )
+    with op.batch_alter_table("product_gaps", schema=None) as batch_op:
+        batch_op.create_index("ix_product_gaps_product_id", ["product_id"], unique=False)
 
 
 def downgrade() -> None:
 
-    with op.batch_alter_table("product_completeness", schema=None) as batch_op:
-        batch_op.drop_index("ix_product_completeness_channel")
+    with op.batch_alter_table("product_gaps", schema=None) as batch_op:
+        batch_op.drop_index("ix_product_gaps_product_id")
 
-    op.drop_table("product_completeness")
+    op.drop_table("product_gaps")
     with op.batch_alter_table("product_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_product_changes_product_id")
 
