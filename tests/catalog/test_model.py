@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,7 +56,9 @@ MEDIA = Attribute("images", AttributeType.MEDIA)
         (MEDIA, ["https://cdn/a.jpg"], ["https://cdn/a.jpg"]),
     ],
 )
-def test_values_are_stored_in_normal_form(attribute: Attribute, data: object, stored: object) -> None:
+def test_values_are_stored_in_normal_form(
+    attribute: Attribute, data: object, stored: object
+) -> None:
     assert normalize_value(attribute, data) == stored
 
 
@@ -83,7 +84,9 @@ def test_values_are_stored_in_normal_form(attribute: Attribute, data: object, st
         (BOOL, "yes", "true or false"),
     ],
 )
-def test_a_value_that_does_not_fit_says_why(attribute: Attribute, data: object, reason: str) -> None:
+def test_a_value_that_does_not_fit_says_why(
+    attribute: Attribute, data: object, reason: str
+) -> None:
     with pytest.raises(InvalidValue, match=reason):
         normalize_value(attribute, data)
 

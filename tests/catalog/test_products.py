@@ -22,7 +22,9 @@ def catalog(db: Database) -> Database:
 
 
 def completeness(db: Database, sku: str) -> dict[tuple[str, str], tuple[int, int]]:
-    return {(c.channel, c.locale): (c.satisfied, c.required) for c in get_product(db, sku).completeness}
+    return {
+        (c.channel, c.locale): (c.satisfied, c.required) for c in get_product(db, sku).completeness
+    }
 
 
 def test_a_new_product_is_stored_with_its_values_and_categories(catalog: Database) -> None:
@@ -92,7 +94,11 @@ def shirt_model(db: Database) -> None:
             "TEE",
             family="shirts",
             kind=ProductKind.MODEL,
-            values=[value("name", "Tee", "en_US"), value("name", "Shirt", "nl_NL"), value("brand", "Nord")],
+            values=[
+                value("name", "Tee", "en_US"),
+                value("name", "Shirt", "nl_NL"),
+                value("brand", "Nord"),
+            ],
         ),
         ProductInput("TEE-R-S", parent="TEE", values=[value("color", "red"), value("size", "s")]),
         ProductInput("TEE-R-M", parent="TEE", values=[value("color", "red"), value("size", "m")]),
@@ -189,7 +195,9 @@ def test_a_family_requirement_change_recomputes_its_products(catalog: Database) 
     family = service.get_family(catalog, "mugs")
     service.save_family(
         catalog,
-        type(family)(family.code, family.attributes, ("name", "brand", "images"), family.variant_axes),
+        type(family)(
+            family.code, family.attributes, ("name", "brand", "images"), family.variant_axes
+        ),
     )
     assert completeness(catalog, "MUG-1")[("web", "en_US")] == (2, 3)
 
@@ -199,7 +207,9 @@ def test_a_channels_new_locale_is_judged_at_once(catalog: Database) -> None:
     channel = service.get_channel(catalog, "bol")
     service.save_channel(
         catalog,
-        service.ChannelInput("bol", channel.name, channel.kind, channel.mode, ("nl_NL", "en_US"), "EUR"),
+        service.ChannelInput(
+            "bol", channel.name, channel.kind, channel.mode, ("nl_NL", "en_US"), "EUR"
+        ),
     )
     assert ("bol", "en_US") in completeness(catalog, "MUG-1")
 
@@ -212,7 +222,9 @@ def test_search_combines_filters_and_pages_with_a_cursor(catalog: Database) -> N
     items[5].values.append(value("name", "Espresso cup", "en_US"))
     save(catalog, *items)
     assert [p.sku for p in list_products(catalog, ProductFilter(q="espresso")).items] == ["MUG-05"]
-    assert [p.sku for p in list_products(catalog, ProductFilter(category="apparel")).items] == ["MUG-04"]
+    assert [p.sku for p in list_products(catalog, ProductFilter(category="apparel")).items] == [
+        "MUG-04"
+    ]
     home = list_products(catalog, ProductFilter(category="home"), limit=100).items
     assert len(home) == 24  # kitchen is under home
     complete = list_products(catalog, ProductFilter(channel="bol", complete=True)).items

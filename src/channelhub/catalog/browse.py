@@ -135,9 +135,9 @@ def list_products(
                 .where(store.categories.c.path.startswith(path, autoescape=True))
             )
             query = query.where(products.c.id.in_(in_tree))
-        if filters.complete is not None or filters.publishable is not None or filters.locale:
-            if filters.channel is None:
-                raise InvalidInput("filtering by completeness needs a channel")
+        wants_completeness = filters.complete is not None or filters.publishable is not None
+        if (wants_completeness or filters.locale) and filters.channel is None:
+            raise InvalidInput("filtering by completeness needs a channel")
         if filters.channel is not None:
             channel_id = conn.execute(
                 select(store.channels.c.id).where(store.channels.c.code == filters.channel)

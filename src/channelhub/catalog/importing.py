@@ -136,7 +136,12 @@ def read_csv(path: Path, encoding: str, position: list[int]) -> tuple[list[str],
                 if not any(c.strip() for c in cells):
                     continue
                 if len(cells) != len(header):
-                    yield Row(line, {}, f"the row has {len(cells)} cells, the header {len(header)}")
+                    known = dict(zip(header, cells, strict=False))
+                    yield Row(
+                        line,
+                        {"sku": known["sku"]} if "sku" in known else {},
+                        f"the row has {len(cells)} cells, the header {len(header)}",
+                    )
                     continue
                 row = dict(zip(header, cells, strict=True))
                 bad = _bad_cell(row)
@@ -253,7 +258,7 @@ class ValueColumn:
 
 
 def parse_header(header: list[str], snapshot: CatalogSnapshot) -> dict[str, ValueColumn]:
-    """Map attribute columns (``code``, ``code-locale``, ``code-channel``, ``code-locale-channel``)."""
+    """Map attribute columns: code, code-locale, code-channel and code-locale-channel."""
     problems: list[str] = []
     if "sku" not in header:
         problems.append("the header has no 'sku' column")

@@ -7,7 +7,7 @@ No I/O here. Values are stored per attribute as a flat mapping from a scope key
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -261,7 +261,7 @@ def _plain(number: Decimal) -> str:
 
 
 def parse_text_value(attribute: Attribute, text: str) -> JsonValue:
-    """Turn a cell of a CSV file into data for ``attribute`` (empty cells are handled by callers)."""
+    """Turn a CSV cell into data for ``attribute`` (callers handle empty cells)."""
     kind = attribute.type
     if kind in (AttributeType.MULTISELECT, AttributeType.MEDIA):
         return [part.strip() for part in text.split(",") if part.strip()]
@@ -513,17 +513,53 @@ class ChannelRules:
         return rules
 
 
+Judge = Callable[[JsonValue], "str | None"]
+
+
 @dataclass(frozen=True)
 class Check:
     """One requirement ready to run: where to look for the value, and how to judge it."""
 
     requirement: Requirement
     keys: tuple[str, ...]
-    where: str
-    known: bool
+    judge: Judge
+    described: str
 
 
 CompiledRules = tuple[tuple[str, tuple[Check, ...]], ...]
+
+
+def _judge(requirement: Requirement, where: str, known: bool) -> Judge:
+    """A function of the value alone that returns None or the message (hot path of imports)."""
+    code = requirement.attribute
+    rule = requirement.rule
+    param = requirement.param
+    suffix = "" if known else " (no such attribute in the catalog)"
+    if rule is RuleKind.REQUIRED:
+        missing = f"{code}{where} is required{suffix}"
+        return lambda data: missing if is_empty(data) else None
+    if rule is RuleKind.MAX_LENGTH:
+
+        def max_length(data: JsonValue) -> str | None:
+            if isinstance(data, str) and len(data) > param:
+                return f"{code}{where} is {len(data)} characters, at most {param} allowed{suffix}"
+            return None
+
+        return max_length
+    if rule is RuleKind.VALID_GTIN:
+
+        def valid_gtin(data: JsonValue) -> str | None:
+            if is_empty(data) or (isinstance(data, str) and is_valid_gtin(data)):
+                return None
+            return f"{code}{where} {data!r} is not a valid GTIN{suffix}"
+
+        return valid_gtin
+
+    def general(data: JsonValue) -> str | None:
+        message = check_rule(requirement, data, where)
+        return None if message is None else message + suffix
+
+    return general
 
 
 def compile_rules(
@@ -548,43 +584,45 @@ def compile_rules(
             else:
                 keys = (f"{channel}|{ANY}", f"{ANY}|{ANY}")
             where = f" ({locale})" if localizable else ""
-            checks.append(Check(requirement, keys, where, attribute is not None))
+            judge = _judge(requirement, where, attribute is not None)
+            checks.append(Check(requirement, keys, judge, requirement.describe()))
         compiled.append((locale, tuple(checks)))
     return tuple(compiled)
 
 
+LocaleResult = tuple[str, int, int, list[dict[str, str]]]
+
+
 def completeness_of(
-    values: Mapping[str, Mapping[str, JsonValue]], channel: str, compiled: CompiledRules
-) -> list[Completeness]:
-    """Run compiled checks over one product's effective values."""
+    values: Mapping[str, Mapping[str, JsonValue]], compiled: CompiledRules
+) -> list[LocaleResult]:
+    """Run compiled checks over one product's effective values.
+
+    Returns (locale, required, satisfied, missing) per locale, missing as
+    ``{"attribute", "rule", "message"}`` dicts.
+    """
     results = []
-    required_rule = RuleKind.REQUIRED
     for locale, checks in compiled:
-        missing: list[Missing] = []
+        missing: list[dict[str, str]] = []
         for check in checks:
-            requirement = check.requirement
-            scopes = values.get(requirement.attribute)
+            scopes = values.get(check.requirement.attribute)
             data = None
             if scopes:
                 for key in check.keys:
                     data = scopes.get(key)
                     if data is not None:
                         break
-            if requirement.rule is required_rule:
-                if not is_empty(data):
-                    continue
-                message: str | None = f"{requirement.attribute}{check.where} is required"
-            else:
-                message = check_rule(requirement, data, check.where)
-                if message is None:
-                    continue
-            if not check.known:
-                message = f"{message} (no such attribute in the catalog)"
-            missing.append(Missing(requirement.attribute, requirement.describe(), message or ""))
+            message = check.judge(data)
+            if message is not None:
+                missing.append(
+                    {
+                        "attribute": check.requirement.attribute,
+                        "rule": check.described,
+                        "message": message,
+                    }
+                )
         counted = len(checks)
-        results.append(
-            Completeness(channel, locale, counted, counted - len(missing), tuple(missing))
-        )
+        results.append((locale, counted, counted - len(missing), missing))
     return results
 
 
@@ -597,7 +635,16 @@ def compute_completeness(
 ) -> list[Completeness]:
     """Completeness of one product for each locale of one channel, with what is missing."""
     compiled = compile_rules(channel_rules, family, attributes, rules)
-    return completeness_of(values, channel_rules.channel, compiled)
+    return [
+        Completeness(
+            channel_rules.channel,
+            locale,
+            required,
+            satisfied,
+            tuple(Missing(m["attribute"], m["rule"], m["message"]) for m in missing),
+        )
+        for locale, required, satisfied, missing in completeness_of(values, compiled)
+    ]
 
 
 def search_text(

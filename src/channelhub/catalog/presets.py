@@ -12,7 +12,8 @@ from channelhub.catalog.model import Requirement, RuleKind
 R = Requirement
 
 PRESETS: dict[str, tuple[Requirement, ...]] = {
-    # Google Merchant Center product data specification (support.google.com/merchants/answer/7052112):
+    # Google Merchant Center product data specification
+    # (support.google.com/merchants/answer/7052112):
     # title max 150 characters, description max 5,000, image_link required and up to 10
     # additional images, brand max 70, mpn max 70, color and size max 100, a valid GTIN.
     "google_merchant": (

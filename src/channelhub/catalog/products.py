@@ -446,7 +446,7 @@ def _write(
                 products.c.sku.in_([state.sku for state in wave])
             )
         )
-        ids = {sku: product_id for sku, product_id in found}
+        ids: dict[str, int] = {row.sku: row.id for row in found}
         for state, (_row, product_gaps) in zip(wave, rows, strict=True):
             state.id = ids[state.sku]
             gaps.extend((state.id, channel_id, locale) for channel_id, locale in product_gaps)
@@ -560,14 +560,12 @@ def completeness_summary(
     gaps: list[tuple[int, str]] = []
     for code in snapshot.channels if channels is None else channels:
         per_locale: dict[str, list[Any]] = {}
-        for result in completeness_of(values, code, snapshot.compiled(code, family)):
-            per_locale[result.locale] = [
-                result.required,
-                result.satisfied,
-                [m.as_dict() for m in result.missing],
-            ]
-            if not result.is_complete:
-                gaps.append((snapshot.channels[code].id, result.locale))
+        for locale, required, satisfied, missing in completeness_of(
+            values, snapshot.compiled(code, family)
+        ):
+            per_locale[locale] = [required, satisfied, missing]
+            if missing:
+                gaps.append((snapshot.channels[code].id, locale))
         summary[code] = per_locale
     return summary, gaps
 

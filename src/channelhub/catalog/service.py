@@ -286,7 +286,8 @@ def save_family(db: Database, family: Family) -> Family:
             elif attribute.localizable or attribute.scopable or attribute.type not in AXIS_TYPES:
                 problems.add(
                     "variant_axes",
-                    f"axis {code} must be a non-localizable, non-scopable select, boolean, text, number or measurement",
+                    f"axis {code} must be a non-localizable, non-scopable select, boolean, "
+                    "text, number or measurement",
                 )
         problems.raise_if_any(f"family {family.code} is not valid")
         values = {

@@ -12,8 +12,12 @@ from rich.table import Table
 
 from channelhub.catalog import browse, exporting, importing, products, service
 from channelhub.catalog.model import (
+    Attribute,
+    AttributeType,
     ChannelKind,
     ChannelMode,
+    Family,
+    IdentifierKind,
     ProductKind,
     Requirement,
     RuleKind,
@@ -159,7 +163,8 @@ def channel_add(
         database(), service.ChannelInput(code, name, kind, mode, tuple(locale), currency)
     )
     console.print(
-        f"channel {channel.code}: {channel.kind.value}, {channel.mode.value}, {', '.join(channel.locales)}"
+        f"channel {channel.code}: {channel.kind.value}, {channel.mode.value}, "
+        f"{', '.join(channel.locales)}"
     )
 
 
@@ -180,12 +185,7 @@ def channel_preset(
 ) -> None:
     """Replace a channel's requirements by a preset: google_merchant, bol or amazon."""
     mapping: dict[str, str] = {}
-    for pair in map_:
-        left, sep, right = pair.partition("=")
-        if not sep:
-            errors.print(f"[red]error:[/red] --map {pair!r} must read preset_code=catalog_code")
-            raise typer.Exit(EXIT_INVALID)
-        mapping[left.strip()] = right.strip()
+    mapping.update(_pairs(map_, "--map"))
     rules = service.apply_preset(database(), code, preset, mapping)
     console.print(f"channel {code} now has {len(rules)} requirements from preset {preset}")
 
@@ -279,7 +279,8 @@ def product_show(sku: str) -> None:
     """A product's values, completeness per channel and locale (with what is missing)."""
     view = browse.get_product(database(), sku)
     console.print(
-        f"[bold]{view.sku}[/bold] {view.kind} family={view.family} status={view.status} parent={view.parent or '-'}"
+        f"[bold]{view.sku}[/bold] {view.kind} family={view.family} status={view.status} "
+        f"parent={view.parent or '-'}"
     )
     console.print(f"categories: {', '.join(view.categories) or '-'}")
     for code, items in {**view.inherited, **view.values}.items():
@@ -310,7 +311,116 @@ def product_history(sku: str) -> None:
             console.print(f"    {name}: {old!r} -> {new!r}")
 
 
+attribute_app = typer.Typer(
+    help="Attributes (typed, localizable and/or scopable).", no_args_is_help=True
+)
+family_app = typer.Typer(
+    help="Families: attributes, required ones, variant axes.", no_args_is_help=True
+)
+category_app = typer.Typer(help="The category tree.", no_args_is_help=True)
+
+
+@attribute_app.command("add")
+@handle_errors
+def attribute_add(
+    code: str,
+    type_: AttributeType = typer.Option(..., "--type"),
+    localizable: bool = False,
+    scopable: bool = False,
+    option: list[str] = typer.Option([], "--option", help="select options, repeatable"),
+    max_length: int | None = None,
+    unit: list[str] = typer.Option([], "--unit", help="measurement units, repeatable"),
+    identifier_kind: IdentifierKind | None = None,
+    label: list[str] = typer.Option([], "--label", help="locale=text, repeatable"),
+) -> None:
+    """Create an attribute, or update its labels, options and limits."""
+    saved = service.save_attribute(
+        database(),
+        Attribute(
+            code,
+            type_,
+            localizable,
+            scopable,
+            _pairs(label, "--label"),
+            tuple(option),
+            max_length,
+            tuple(unit),
+            identifier_kind,
+        ),
+    )
+    console.print(f"attribute {saved.code}: {saved.type.value}")
+
+
+@attribute_app.command("list")
+def attribute_list() -> None:
+    table = Table("code", "type", "localizable", "scopable", "options / units")
+    for a in service.list_attributes(database()):
+        extra = ", ".join(a.options or a.units)
+        table.add_row(a.code, a.type.value, str(a.localizable), str(a.scopable), extra)
+    console.print(table)
+
+
+@family_app.command("add")
+@handle_errors
+def family_add(
+    code: str,
+    attribute: list[str] = typer.Option(..., "--attribute", help="repeatable"),
+    required: list[str] = typer.Option([], "--required", help="required in every channel"),
+    axis: list[str] = typer.Option([], "--axis", help="variant axis, repeatable"),
+    label: list[str] = typer.Option([], "--label", help="locale=text, repeatable"),
+) -> None:
+    """Create or update a family; its products' completeness is recomputed."""
+    saved = service.save_family(
+        database(),
+        Family(code, tuple(attribute), tuple(required), tuple(axis), _pairs(label, "--label")),
+    )
+    console.print(f"family {saved.code}: {len(saved.attributes)} attributes")
+
+
+@family_app.command("list")
+def family_list() -> None:
+    table = Table("code", "attributes", "required", "variant axes")
+    for f in service.list_families(database()):
+        table.add_row(
+            f.code, ", ".join(f.attributes), ", ".join(f.required), ", ".join(f.variant_axes)
+        )
+    console.print(table)
+
+
+@category_app.command("add")
+@handle_errors
+def category_add(
+    code: str,
+    parent: str | None = None,
+    label: list[str] = typer.Option([], "--label", help="locale=text, repeatable"),
+) -> None:
+    """Create a category, or move it (with its subtree) under another parent."""
+    saved = service.save_category(database(), code, parent, _pairs(label, "--label"))
+    console.print(f"category {saved.path}")
+
+
+@category_app.command("list")
+def category_list() -> None:
+    for c in service.list_categories(database()):
+        depth = c.path.count("/") - 2
+        console.print(f"{'  ' * depth}{c.code}")
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep:
+            errors.print(f"[red]error:[/red] {option} {item!r} must read key=value")
+            raise typer.Exit(EXIT_INVALID)
+        pairs[key.strip()] = text.strip()
+    return pairs
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(attribute_app, name="attribute")
+    app.add_typer(family_app, name="family")
+    app.add_typer(category_app, name="category")
     app.command("import")(import_command)
     app.command("export")(export_command)
     app.add_typer(locale_app, name="locale")
