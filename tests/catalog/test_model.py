@@ -235,3 +235,10 @@ def test_the_workflow_allows_only_its_transitions() -> None:
 def test_prices_keep_currency_digits_exactly() -> None:
     stored = normalize_value(PRICE, [{"amount": "10", "currency": "KWD"}])
     assert stored == [{"amount": "10.000", "currency": "KWD"}]
+
+
+def test_a_rule_required_by_both_family_and_channel_counts_once() -> None:
+    rules = ChannelRules("bol", ("nl_NL",), (Requirement("name", RuleKind.REQUIRED),))
+    family = Family("mugs", ("name",), required=("name",))
+    (result,) = compute_completeness({}, family, rules, {"name": TEXT})
+    assert result.required == 1 and len(result.missing) == 1

@@ -510,7 +510,11 @@ class ChannelRules:
             Requirement(code, RuleKind.REQUIRED) for code in (family.required if family else ())
         ]
         rules.extend(r for r in self.requirements if r.family is None or r.family == family_code)
-        return rules
+        # The same rule from the family and the channel (or a family-specific copy) counts once.
+        unique: dict[tuple[str, RuleKind, str, frozenset[str] | None], Requirement] = {}
+        for rule in rules:
+            unique.setdefault((rule.attribute, rule.rule, repr(rule.param), rule.locales), rule)
+        return list(unique.values())
 
 
 Judge = Callable[[JsonValue], "str | None"]
