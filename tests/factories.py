@@ -55,16 +55,34 @@ def make_catalog(db: Database) -> None:
         Attribute("released", AttributeType.DATE),
     ):
         service.save_attribute(db, attribute)
-    every = ("name", "description", "title", "brand", "gtin", "images", "color", "size",
-             "features", "weight", "price", "organic", "pieces", "released")
+    every = (
+        "name",
+        "description",
+        "title",
+        "brand",
+        "gtin",
+        "images",
+        "color",
+        "size",
+        "features",
+        "weight",
+        "price",
+        "organic",
+        "pieces",
+        "released",
+    )
     service.save_family(db, Family("mugs", every, required=("name",)))
-    service.save_family(db, Family("shirts", every, required=("name",), variant_axes=("color", "size")))
+    service.save_family(
+        db, Family("shirts", every, required=("name",), variant_axes=("color", "size"))
+    )
     service.save_category(db, "home", None)
     service.save_category(db, "kitchen", "home")
     service.save_category(db, "apparel", None)
 
 
-def value(attribute: str, data: object, locale: str | None = None, channel: str | None = None) -> ValueInput:
+def value(
+    attribute: str, data: object, locale: str | None = None, channel: str | None = None
+) -> ValueInput:
     return ValueInput(attribute, data, locale, channel)
 
 

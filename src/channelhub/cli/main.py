@@ -7,13 +7,14 @@ import os
 import typer
 
 from channelhub.apikeys import service as apikeys
-from channelhub.cli import catalog
+from channelhub.cli import catalog, pricing
+from channelhub.cli import inventory as inventory_cli
 from channelhub.cli.common import console, database, handle_errors
 from channelhub.core.migrate import upgrade
 
 app = typer.Typer(
     name="channelhub",
-    help="Omnichannel commerce hub: one catalog, stock, price and order pipeline for every channel.",
+    help="Omnichannel commerce hub: one catalog, stock, price and order flow for every channel.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -80,7 +81,7 @@ def demo(
     upgrade(db)
     summary = load_sample_catalog(db)
     console.print(summary)
-    key, token = apikeys.create_key(db, "demo", ["admin"])
+    _key, token = apikeys.create_key(db, "demo", ["admin"])
     console.print(f"[bold]demo API key (admin):[/bold] {token}")
     console.print(f"API docs: http://{host}:{port}/api/v1/docs")
     console.print(
@@ -124,3 +125,5 @@ def apikey_revoke(prefix: str) -> None:
 
 
 catalog.register(app)
+pricing.register(app)
+inventory_cli.register(app)

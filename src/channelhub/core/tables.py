@@ -4,5 +4,8 @@ from channelhub.apikeys import store as _apikeys  # noqa: F401
 from channelhub.catalog import store as _catalog  # noqa: F401
 from channelhub.core import events as _events  # noqa: F401
 from channelhub.core.database import metadata
+from channelhub.inventory import store as _inventory  # noqa: F401
+from channelhub.orders import store as _orders  # noqa: F401
+from channelhub.pricing import store as _pricing  # noqa: F401
 
 __all__ = ["metadata"]

@@ -1,0 +1,1 @@
+"""Inventory: locations, stock, the movements ledger, reservations and available-to-promise."""

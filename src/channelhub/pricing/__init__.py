@@ -1,0 +1,1 @@
+"""Pricing: price lists, promotions, price resolution and channel parity."""
