@@ -40,7 +40,9 @@ from channelhub.catalog.products import (
     Rejection,
     SaveResult,
     ValueInput,
+    prepare_batch,
     save_batch,
+    write_prepared,
 )
 from channelhub.catalog.snapshot import CatalogSnapshot, load_snapshot
 from channelhub.core.database import Database
@@ -530,7 +532,22 @@ def _sku_of(row: Row) -> str | None:
 def _write_batch(
     db: Database, snapshot: CatalogSnapshot, batch: list[ProductInput], actor: str, source: str
 ) -> SaveResult:
-    """Write a batch in one transaction; if the database refuses it, retry row by row."""
+    """Validate outside the write lock, then write in a short transaction.
+
+    If a product changed in between (another process of this import, or any other writer),
+    the batch is redone inside one transaction, and if the database still refuses it, row by
+    row, so one bad row costs only itself.
+    """
+    try:
+        with db.read() as conn:
+            kept, repeats = _drop_repeats(conn, batch, source)
+            prepared = prepare_batch(conn, snapshot, kept)
+        with db.transaction() as conn:
+            result = write_prepared(conn, snapshot, prepared, actor, source)
+            result.rejected.extend(repeats)
+            return result
+    except (DBAPIError, ChannelhubError):
+        pass
     try:
         with db.transaction() as conn:
             kept, repeats = _drop_repeats(conn, batch, source)

@@ -129,6 +129,19 @@ def save_products(
         return save_batch(conn, snapshot, inputs, actor, source)
 
 
+Pending = dict[str, tuple["ProductState | None", "ProductState", dict[str, list[Any]]]]
+
+
+@dataclass
+class PreparedBatch:
+    """A validated batch with every row computed, ready to write in a short transaction."""
+
+    result: SaveResult
+    pending: Pending
+    states: dict[str, ProductState]
+    rows: dict[str, tuple[tuple[Any, ...], list[tuple[int, str]]]]
+
+
 def save_batch(
     conn: Connection,
     snapshot: CatalogSnapshot,
@@ -137,6 +150,17 @@ def save_batch(
     source: str,
 ) -> SaveResult:
     """The set-wise write of one batch inside the caller's transaction."""
+    return write_prepared(conn, snapshot, prepare_batch(conn, snapshot, inputs), actor, source)
+
+
+def prepare_batch(
+    conn: Connection, snapshot: CatalogSnapshot, inputs: Sequence[ProductInput]
+) -> PreparedBatch:
+    """Validate a batch and compute its rows and completeness: reads only.
+
+    Imports run this outside the write transaction, so several processes validate in
+    parallel; ``write_prepared`` then refuses the batch if a product changed in between.
+    """
     result = SaveResult()
     wanted = {i.sku for i in inputs} | {i.parent for i in inputs if i.parent}
     originals = _load_states(conn, wanted)
@@ -144,7 +168,7 @@ def save_batch(
     models = {s.parent for s in originals.values() if s.parent and s.parent not in originals}
     originals.update(_load_states(conn, models))
     states: dict[str, ProductState] = dict(originals)
-    pending: dict[str, tuple[ProductState | None, ProductState, dict[str, list[Any]]]] = {}
+    pending: Pending = {}
     seen: set[str] = set()
     for item in inputs:
         if item.sku in seen:
@@ -166,9 +190,22 @@ def save_batch(
     for sku, reason in _duplicate_axes(conn, snapshot, pending, states).items():
         result.rejected.append(Rejection(lines.get(sku), sku, "axes", reason))
         del pending[sku]
-    if pending:
-        _write(conn, snapshot, pending, states, actor, source)
-    for sku, (before, _after, _changes) in pending.items():
+    rows = {sku: _product_row(snapshot, after, states) for sku, (_b, after, _c) in pending.items()}
+    return PreparedBatch(result, pending, states, rows)
+
+
+def write_prepared(
+    conn: Connection,
+    snapshot: CatalogSnapshot,
+    prepared: PreparedBatch,
+    actor: str,
+    source: str,
+) -> SaveResult:
+    """Write a prepared batch; Conflict (or an IntegrityError) when a product changed since."""
+    if prepared.pending:
+        _write(conn, snapshot, prepared, actor, source)
+    result = prepared.result
+    for sku, (before, _after, _changes) in prepared.pending.items():
         (result.updated if before else result.created).append(sku)
     return result
 
@@ -421,11 +458,17 @@ def _load_states(conn: Connection, skus: Iterable[str]) -> dict[str, ProductStat
 def _write(
     conn: Connection,
     snapshot: CatalogSnapshot,
-    pending: dict[str, tuple[ProductState | None, ProductState, dict[str, list[Any]]]],
-    states: dict[str, ProductState],
+    prepared: PreparedBatch,
     actor: str,
     source: str,
 ) -> None:
+    pending, states, prepared_rows = prepared.pending, prepared.states, prepared.rows
+
+    def row_of(state: ProductState) -> tuple[tuple[Any, ...], list[tuple[int, str]]]:
+        row, product_gaps = prepared_rows[state.sku]
+        parent_id = states[state.parent].id if state.parent else None
+        return (*row[:2], parent_id, *row[3:], source), product_gaps
+
     now = utcnow()
     products = store.products
     gaps: list[tuple[int, int, str]] = []
@@ -437,7 +480,7 @@ def _write(
     ):
         if not wave:
             continue
-        rows = [_product_row(snapshot, state, states, source) for state in wave]
+        rows = [row_of(state) for state in wave]
         BulkInsert(
             conn, products, (*PRODUCT_COLUMNS, "created_at", "created_by", "updated_at")
         ).run([(*row, now, actor, now) for row, _gaps in rows])
@@ -454,7 +497,7 @@ def _write(
     if changed:
         updates = []
         for _b, state in changed:
-            row, product_gaps = _product_row(snapshot, state, states, source)
+            row, product_gaps = row_of(state)
             updates.append(
                 dict(zip(PRODUCT_COLUMNS, row, strict=True))
                 | {
@@ -520,9 +563,10 @@ PRODUCT_COLUMNS = (
 
 
 def _product_row(
-    snapshot: CatalogSnapshot, state: ProductState, states: dict[str, ProductState], source: str
+    snapshot: CatalogSnapshot, state: ProductState, states: dict[str, ProductState]
 ) -> tuple[tuple[Any, ...], list[tuple[int, str]]]:
-    """The product's row (PRODUCT_COLUMNS) and its gaps as (channel id, locale)."""
+    """The product's row (PRODUCT_COLUMNS but the last, ``source``; ``parent_id`` is filled in
+    at write time, when a new model's id is known) and its gaps as (channel id, locale)."""
     parent = states[state.parent] if state.parent else None
     effective = effective_values(state.values, parent.values if parent else None)
     family = snapshot.families[state.family or ""]
@@ -534,14 +578,13 @@ def _product_row(
     row = (
         state.sku,
         state.kind.value,
-        parent.id if parent else None,
+        None,
         snapshot.family_ids[family.code],
         state.status.value,
         state.values,
         search_text(state.sku, effective, snapshot.attributes),
         summary,
         state.version + 1,
-        source,
     )
     return row, gaps
 
