@@ -82,9 +82,10 @@ def demo(
     summary = load_sample_catalog(db)
     console.print(summary)
     _key, token = apikeys.create_key(db, "demo", ["admin"])
-    console.print(f"[bold]demo API key (admin):[/bold] {token}")
-    console.print(f"API docs: http://{host}:{port}/api/v1/docs")
-    console.print(
+    # Plain print: a terminal-wide wrap would break the key when copied.
+    print(f"demo API key (admin): {token}")
+    print(f"API docs: http://{host}:{port}/api/v1/docs")
+    print(
         f"try: curl -H 'Authorization: Bearer {token}' "
         f"'http://{host}:{port}/api/v1/products?channel=bol&complete=false'"
     )

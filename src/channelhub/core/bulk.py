@@ -54,6 +54,7 @@ class BulkInsert:
         prepared: list[tuple[Any, ...]] = []
         json_columns, time_columns, bool_columns = self._json, self._time, self._bool
         dumps = orjson.dumps
+        times: dict[datetime, str] = {}
         for row in rows:
             values = list(row)
             for i in json_columns:
@@ -61,10 +62,23 @@ class BulkInsert:
                     values[i] = dumps(values[i]).decode()
             if self.is_sqlite:
                 for i in time_columns:
-                    if values[i] is not None:
-                        values[i] = self.time(values[i])
+                    moment = values[i]
+                    if moment is not None:
+                        # A batch usually stamps every row with one moment: format it once.
+                        text = times.get(moment)
+                        if text is None:
+                            text = times[moment] = self.time(moment)
+                        values[i] = text
                 for i in bool_columns:
                     if values[i] is not None:
                         values[i] = 1 if values[i] else 0
             prepared.append(tuple(values))
         self.conn.exec_driver_sql(self.sql, prepared)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk-insert rows given as dicts with the same keys (the first row's keys are the columns)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    BulkInsert(conn, table, columns).run([tuple(row[c] for c in columns) for row in rows])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 from sqlalchemy.engine import Connection
 
 from channelhub.core.database import JsonType, UtcDateTime, metadata, utcnow
@@ -31,7 +31,9 @@ def record_events(
     conn: Connection, topic: str, events: Iterable[tuple[str, Mapping[str, Any]]]
 ) -> None:
     """Write many events of one topic in one statement."""
+    from channelhub.core.bulk import BulkInsert  # bulk imports events' table module
+
     now = utcnow()
-    rows = [{"topic": topic, "key": k, "payload": dict(p), "created_at": now} for k, p in events]
-    if rows:
-        conn.execute(insert(outbox), rows)
+    BulkInsert(conn, outbox, ("topic", "key", "payload", "created_at")).run(
+        [(topic, key, dict(payload), now) for key, payload in events]
+    )

@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    insert,
     select,
     update,
 )
@@ -31,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from channelhub.core.bulk import insert_rows
 from channelhub.core.database import JsonType, UtcDateTime, metadata, utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -281,8 +281,9 @@ def write_ledger(conn: Connection, movements: Sequence[Movement]) -> None:
     if not movements:
         return
     now = utcnow()
-    conn.execute(
-        insert(stock_movements),
+    insert_rows(
+        conn,
+        stock_movements,
         [
             {
                 "stock_level_id": m.stock_level_id,

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from channelhub.catalog.snapshot import Channel
+from channelhub.core.bulk import insert_rows
 from channelhub.core.database import utcnow
 from channelhub.inventory import reserving
 from channelhub.inventory import store as stock_store
@@ -290,7 +291,7 @@ class Planner:
             )
             reserving.flag_oversold(conn, sorted(force_totals), "orders")
         if holds:
-            conn.execute(insert(stock_store.reservations), holds)
+            insert_rows(conn, stock_store.reservations, holds)
         stock_store.write_ledger(conn, movements)
         if touched:
             announce(conn, touched, "reservation")

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from channelhub.catalog.service import find_channel
 from channelhub.catalog.snapshot import Channel
 from channelhub.catalog.store import channels
+from channelhub.core.bulk import insert_rows
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import ChannelhubError, Conflict, InvalidInput, NotFound, Problem
 from channelhub.core.events import record_events
@@ -95,7 +96,7 @@ def log_many(
     ]
     if not history:
         return
-    conn.execute(insert(store.order_history), history)
+    insert_rows(conn, store.order_history, history)
     record_events(
         conn,
         "orders.status_changed",
