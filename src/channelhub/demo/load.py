@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+from decimal import Decimal
 from pathlib import Path
 
 from channelhub.catalog import importing, service
 from channelhub.catalog.model import ChannelKind, ChannelMode
 from channelhub.core.database import Database
 from channelhub.core.errors import ChannelhubError
+from channelhub.inventory import service as inventory
+from channelhub.inventory.model import Address, LocationKind
+from channelhub.inventory.service import ChangeKind, ChannelLink, LocationInput, StockChange
+from channelhub.pricing import service as pricing
+from channelhub.pricing.prices import PriceInput, save_prices
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,4 +59,87 @@ def load_sample_catalog(db: Database) -> str:
         counts.append(f"{report.rows} {kind}")
     service.apply_preset(db, "bol", "bol")
     service.apply_preset(db, "google", "google_merchant")
-    return "sample catalog loaded: " + ", ".join(counts)
+    counts.append(_load_stock(db))
+    counts.append(_load_prices(db))
+    return "sample retailer loaded: " + ", ".join(counts)
+
+
+LOCATIONS = (
+    LocationInput(
+        "wh",
+        "Central warehouse",
+        LocationKind.WAREHOUSE,
+        Address("Oudegracht 1", "Utrecht", "3511 AA", "NL", 52.091, 5.121),
+        priority=10,
+    ),
+    LocationInput(
+        "ams",
+        "Store Amsterdam",
+        LocationKind.STORE,
+        Address("Dam 1", "Amsterdam", "1012 JS", "NL", 52.373, 4.893),
+        pickup=True,
+        priority=20,
+    ),
+    LocationInput(
+        "rtm",
+        "Store Rotterdam",
+        LocationKind.STORE,
+        Address("Coolsingel 1", "Rotterdam", "3011 AD", "NL", 51.922, 4.479),
+        pickup=True,
+        priority=20,
+    ),
+)
+
+
+def _sellable_skus() -> list[str]:
+    with (HERE / "products.csv").open(encoding="utf-8") as source:
+        return [row["sku"] for row in csv.DictReader(source) if row["kind"] != "model"]
+
+
+def _load_stock(db: Database) -> str:
+    """Three locations; online channels ship from all, the store sells from its own shelf."""
+    for location in LOCATIONS:
+        inventory.save_location(db, location)
+    for channel in ("webshop", "bol", "google"):
+        inventory.link_channel(
+            db, channel, [ChannelLink("wh"), ChannelLink("ams"), ChannelLink("rtm")]
+        )
+    inventory.link_channel(db, "store_amsterdam", [ChannelLink("ams")])
+    skus = _sellable_skus()
+    counts = [
+        StockChange(sku, location, quantity)
+        for i, sku in enumerate(skus)
+        for location, quantity in (("wh", 10 + i % 7), ("ams", i % 3), ("rtm", (i + 1) % 2))
+    ]
+    # A count sets absolute quantities, so loading the demo twice leaves the same stock.
+    inventory.change_stock(db, ChangeKind.COUNT, counts, source="demo", key="demo-stock")
+    return f"{len(skus)} SKUs in stock at {len(LOCATIONS)} locations"
+
+
+def _load_prices(db: Database) -> str:
+    """One price list per channel, bol.com 5% dearer, a sale on mugs in the webshop."""
+    skus = _sellable_skus()
+    lists = 0
+    for channel, markup in (
+        ("webshop", 100),
+        ("bol", 105),
+        ("google", 100),
+        ("store_amsterdam", 100),
+    ):
+        code = f"{channel}_eur"
+        pricing.save_price_list(db, code, channel)
+        lists += 1
+        rows = []
+        for sku in skus:
+            base = Decimal("24.95") if sku.startswith("TEE") else Decimal("12.95")
+            if sku.startswith("JKT"):
+                base = Decimal("89.00")
+            amount = (base * markup / 100).quantize(Decimal("0.01"))
+            sale = (
+                (amount * Decimal("0.8")).quantize(Decimal("0.01"))
+                if channel == "webshop" and sku.startswith("MUG")
+                else None
+            )
+            rows.append(PriceInput(sku, amount, sale, price_list=code))
+        save_prices(db, rows, actor="demo")
+    return f"{lists} price lists"
