@@ -22,9 +22,7 @@ from channelhub.core.database import Database
 from channelhub.core.migrate import upgrade
 from channelhub.core.tables import metadata
 
-PG_URL = os.environ.get(
-    "CHANNELHUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("CHANNELHUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, str | None] = {}
 
 

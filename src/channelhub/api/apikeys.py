@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from channelhub.api.deps import Admin, get_db
+from channelhub.api.inputs import Text
+from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys import service
 from channelhub.apikeys.service import ApiKey, Scope
 from channelhub.core.database import Database
 
-router = APIRouter(tags=["api keys"])
+router = APIRouter(tags=["api keys"], responses=AUTHENTICATED)
 
 
 class ApiKeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1)
 
 
@@ -55,6 +59,10 @@ def create_api_key(
     return ApiKeyCreated(**_out(key).model_dump(), token=token)
 
 
-@router.delete("/api-keys/{prefix}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_api_key(prefix: str, _: ApiKey = Admin, db: Database = Depends(get_db)) -> None:
+@router.delete("/api-keys/{prefix}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
+def revoke_api_key(
+    prefix: Annotated[str, PathParam(pattern=r"^[0-9a-f]{1,64}$")],
+    _: ApiKey = Admin,
+    db: Database = Depends(get_db),
+) -> None:
     service.revoke_key(db, prefix)

@@ -13,19 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from channelhub import __version__
 from channelhub.api import apikeys as apikeys_routes
 from channelhub.api import catalog as catalog_routes
+from channelhub.api import inventory as inventory_routes
+from channelhub.api import orders as orders_routes
+from channelhub.api import pricing as pricing_routes
+from channelhub.api import sync as sync_routes
+from channelhub.api.problems import install_openapi, problem
 from channelhub.core.database import Database
 from channelhub.core.errors import ChannelhubError
 
 log = logging.getLogger("channelhub.api")
-
-PROBLEM = "application/problem+json"
-
-
-def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    body["instance"] = instance
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
 def create_app(db: Database | None = None) -> FastAPI:
@@ -71,7 +67,9 @@ def create_app(db: Database | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "Error"
+        )
         return problem(exc.status_code, title, str(exc.detail), request.url.path)
 
     @app.exception_handler(Exception)
@@ -90,4 +88,9 @@ def create_app(db: Database | None = None) -> FastAPI:
 
     app.include_router(catalog_routes.router, prefix="/api/v1")
     app.include_router(apikeys_routes.router, prefix="/api/v1")
+    app.include_router(inventory_routes.router, prefix="/api/v1")
+    app.include_router(orders_routes.router, prefix="/api/v1")
+    app.include_router(pricing_routes.router, prefix="/api/v1")
+    app.include_router(sync_routes.router)
+    install_openapi(app)
     return app

@@ -3,6 +3,7 @@ categories, products (search, upsert, workflow, history), imports and exports.""
 
 from __future__ import annotations
 
+import codecs
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,9 +14,11 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import AfterValidator, BaseModel, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue
 
 from channelhub.api.deps import Reader, Writer, get_db
+from channelhub.api.inputs import JsonData, Text
+from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
 from channelhub.catalog import browse, exporting, importing, products, service
 from channelhub.catalog.model import (
@@ -32,18 +35,14 @@ from channelhub.catalog.model import (
 )
 from channelhub.catalog.presets import PRESETS
 from channelhub.core.database import Database
-from channelhub.core.errors import InvalidInput
+from channelhub.core.errors import InvalidInput, Problem
 
-router = APIRouter()
-
-
-def _no_control(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
-    return value
+router = APIRouter(responses=AUTHENTICATED)
+NOT_FOUND = errors(404)
+CONFLICT = errors(409)
+BOTH = errors(404, 409)
 
 
-Text = Annotated[str, AfterValidator(_no_control)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
 LocaleCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
 Labels = dict[LocaleCode, Annotated[Text, Field(max_length=500)]]
@@ -110,7 +109,7 @@ def list_channels(_: ApiKey = Reader, db: Database = Depends(get_db)) -> list[Ch
     return [_channel_out(c) for c in service.list_channels(db)]
 
 
-@router.get("/channels/{code}", response_model=ChannelOut, tags=["channels"])
+@router.get("/channels/{code}", response_model=ChannelOut, tags=["channels"], responses=NOT_FOUND)
 def get_channel(code: CodePath, _: ApiKey = Reader, db: Database = Depends(get_db)) -> ChannelOut:
     return _channel_out(service.get_channel(db, code))
 
@@ -129,7 +128,7 @@ def put_channel(
 class RequirementIn(BaseModel):
     attribute: Code
     rule: RuleKind
-    param: JsonValue = None
+    param: JsonData = None
     locales: list[LocaleCode] | None = None
     family: Code | None = None
 
@@ -157,7 +156,12 @@ def _requirement_out(stored: service.StoredRequirement) -> RequirementOut:
     )
 
 
-@router.get("/channels/{code}/requirements", response_model=list[RequirementOut], tags=["channels"])
+@router.get(
+    "/channels/{code}/requirements",
+    response_model=list[RequirementOut],
+    tags=["channels"],
+    responses=NOT_FOUND,
+)
 def list_requirements(
     code: CodePath, _: ApiKey = Reader, db: Database = Depends(get_db)
 ) -> list[RequirementOut]:
@@ -169,6 +173,7 @@ def list_requirements(
     response_model=list[RequirementOut],
     status_code=status.HTTP_201_CREATED,
     tags=["channels"],
+    responses=NOT_FOUND,
 )
 def add_requirements(
     code: CodePath,
@@ -191,7 +196,10 @@ def add_requirements(
 
 
 @router.post(
-    "/channels/{code}/requirements/preset", response_model=list[RequirementOut], tags=["channels"]
+    "/channels/{code}/requirements/preset",
+    response_model=list[RequirementOut],
+    tags=["channels"],
+    responses=NOT_FOUND,
 )
 def apply_preset(
     code: CodePath, body: PresetIn, _: ApiKey = Writer, db: Database = Depends(get_db)
@@ -207,6 +215,7 @@ def apply_preset(
     "/channels/{code}/requirements/{requirement_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["channels"],
+    responses=NOT_FOUND,
 )
 def remove_requirement(
     code: CodePath,
@@ -258,14 +267,16 @@ def list_attributes(_: ApiKey = Reader, db: Database = Depends(get_db)) -> list[
     return [_attribute_out(a) for a in service.list_attributes(db)]
 
 
-@router.get("/attributes/{code}", response_model=AttributeOut, tags=["catalog"])
+@router.get(
+    "/attributes/{code}", response_model=AttributeOut, tags=["catalog"], responses=NOT_FOUND
+)
 def get_attribute(
     code: CodePath, _: ApiKey = Reader, db: Database = Depends(get_db)
 ) -> AttributeOut:
     return _attribute_out(service.get_attribute(db, code))
 
 
-@router.put("/attributes/{code}", response_model=AttributeOut, tags=["catalog"])
+@router.put("/attributes/{code}", response_model=AttributeOut, tags=["catalog"], responses=CONFLICT)
 def put_attribute(
     code: CodePath, body: AttributeIn, _: ApiKey = Writer, db: Database = Depends(get_db)
 ) -> AttributeOut:
@@ -309,12 +320,12 @@ def list_families(_: ApiKey = Reader, db: Database = Depends(get_db)) -> list[Fa
     return [_family_out(f) for f in service.list_families(db)]
 
 
-@router.get("/families/{code}", response_model=FamilyOut, tags=["catalog"])
+@router.get("/families/{code}", response_model=FamilyOut, tags=["catalog"], responses=NOT_FOUND)
 def get_family(code: CodePath, _: ApiKey = Reader, db: Database = Depends(get_db)) -> FamilyOut:
     return _family_out(service.get_family(db, code))
 
 
-@router.put("/families/{code}", response_model=FamilyOut, tags=["catalog"])
+@router.put("/families/{code}", response_model=FamilyOut, tags=["catalog"], responses=CONFLICT)
 def put_family(
     code: CodePath, body: FamilyIn, _: ApiKey = Writer, db: Database = Depends(get_db)
 ) -> FamilyOut:
@@ -347,7 +358,7 @@ def list_categories(_: ApiKey = Reader, db: Database = Depends(get_db)) -> list[
     ]
 
 
-@router.put("/categories/{code}", response_model=CategoryOut, tags=["catalog"])
+@router.put("/categories/{code}", response_model=CategoryOut, tags=["catalog"], responses=BOTH)
 def put_category(
     code: CodePath, body: CategoryIn, _: ApiKey = Writer, db: Database = Depends(get_db)
 ) -> CategoryOut:
@@ -361,7 +372,7 @@ def put_category(
 class ValueIn(BaseModel):
     locale: LocaleCode | None = None
     channel: Code | None = None
-    data: JsonValue = Field(description="the value; null removes it")
+    data: JsonData = Field(description="the value; null removes it")
 
 
 class ProductIn(BaseModel):
@@ -472,7 +483,7 @@ def _input(sku: str, body: ProductIn) -> products.ProductInput:
     )
 
 
-@router.get("/products", response_model=ProductPageOut, tags=["products"])
+@router.get("/products", response_model=ProductPageOut, tags=["products"], responses=NOT_FOUND)
 def list_products(
     _: ApiKey = Reader,
     db: Database = Depends(get_db),
@@ -489,6 +500,13 @@ def list_products(
     limit: int = Query(default=50, ge=1, le=500),
 ) -> ProductPageOut:
     """Search products; every filter narrows the result. Pages follow ``next_cursor``."""
+    if channel is not None and locale is not None:
+        used = service.get_channel(db, channel).locales
+        if locale not in used:
+            raise InvalidInput(
+                f"channel {channel} does not use locale {locale} ({', '.join(used)})",
+                [Problem("query.locale", f"one of {', '.join(used)}")],
+            )
     filters = browse.ProductFilter(
         family=family,
         category=category,
@@ -504,12 +522,12 @@ def list_products(
     return ProductPageOut(items=[_product_out(v) for v in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/products/{sku}", response_model=ProductOut, tags=["products"])
+@router.get("/products/{sku}", response_model=ProductOut, tags=["products"], responses=NOT_FOUND)
 def get_product(sku: SkuPath, _: ApiKey = Reader, db: Database = Depends(get_db)) -> ProductOut:
     return _product_out(browse.get_product(db, sku))
 
 
-@router.patch("/products/{sku}", response_model=ProductOut, tags=["products"])
+@router.patch("/products/{sku}", response_model=ProductOut, tags=["products"], responses=CONFLICT)
 def upsert_product(
     sku: SkuPath, body: ProductIn, key: ApiKey = Writer, db: Database = Depends(get_db)
 ) -> ProductOut:
@@ -524,13 +542,11 @@ def upsert_product(
     return _product_out(browse.get_product(db, sku))
 
 
-def _problem(r: products.Rejection) -> Any:
-    from channelhub.core.errors import Problem
-
+def _problem(r: products.Rejection) -> Problem:
     return Problem(r.column or "product", r.reason)
 
 
-@router.post("/products/batch", response_model=SaveReportOut, tags=["products"])
+@router.post("/products/batch", response_model=SaveReportOut, tags=["products"], responses=CONFLICT)
 def upsert_products(
     body: Annotated[list[BatchItemIn], Field(min_length=1, max_length=1000)],
     key: ApiKey = Writer,
@@ -555,7 +571,7 @@ class StatusIn(BaseModel):
     status: Status
 
 
-@router.post("/products/{sku}/status", response_model=ProductOut, tags=["products"])
+@router.post("/products/{sku}/status", response_model=ProductOut, tags=["products"], responses=BOTH)
 def change_status(
     sku: SkuPath, body: StatusIn, key: ApiKey = Writer, db: Database = Depends(get_db)
 ) -> ProductOut:
@@ -571,7 +587,12 @@ class ChangeOut(BaseModel):
     changes: dict[str, list[JsonValue]] = Field(description="field -> [old, new]")
 
 
-@router.get("/products/{sku}/history", response_model=list[ChangeOut], tags=["products"])
+@router.get(
+    "/products/{sku}/history",
+    response_model=list[ChangeOut],
+    tags=["products"],
+    responses=NOT_FOUND,
+)
 def product_history(
     sku: SkuPath, _: ApiKey = Reader, db: Database = Depends(get_db)
 ) -> list[ChangeOut]:
@@ -594,24 +615,49 @@ class ImportReportOut(BaseModel):
     file_errors: list[str]
 
 
-@router.post("/imports/{kind}", response_model=ImportReportOut, tags=["imports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the file itself; its format is given by the `format` parameter",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/imports/{kind}",
+    response_model=ImportReportOut,
+    tags=["imports"],
+    openapi_extra=_FILE_BODY,
+)
 async def import_file(
     kind: ImportKind,
     request: Request,
     key: ApiKey = Writer,
     db: Database = Depends(get_db),
     format: FileFormat = Query(default="csv", description="csv, jsonl or xlsx"),
-    encoding: Annotated[str, Field(max_length=30)] = Query(default="utf-8"),
+    encoding: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,29}$")] = Query(
+        default="utf-8", description="the text encoding of a CSV or JSON Lines file"
+    ),
 ) -> ImportReportOut:
     """Import a file sent as the request body; the report lists each rejected row."""
+    _check_encoding(encoding)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload.{format}"
         with path.open("wb") as sink:
             async for chunk in request.stream():
                 sink.write(chunk)
-        report = await run_in_threadpool(
-            importing.import_file, db, kind, path, format, f"api:{key.name}", encoding
-        )
+        try:
+            report = await run_in_threadpool(
+                importing.import_file, db, kind, path, format, f"api:{key.name}", encoding
+            )
+        except UnicodeError as error:  # a codec that fails other than by UnicodeDecodeError
+            raise InvalidInput(f"the file cannot be read as {encoding}: {error}") from None
     return ImportReportOut(
         kind=report.kind,
         rows=report.rows,
@@ -623,7 +669,34 @@ async def import_file(
     )
 
 
-@router.get("/exports/products", tags=["imports"])
+def _check_encoding(encoding: str) -> None:
+    """A text codec that can decode with the importer's error handler, else a 422."""
+    try:
+        info = codecs.lookup(encoding)
+        if not getattr(info, "_is_text_encoding", True):
+            raise LookupError(encoding)
+        codecs.getincrementaldecoder(encoding)(errors="surrogateescape").decode(b"", final=True)
+    except (LookupError, UnicodeError, ValueError):
+        raise InvalidInput(
+            f"{encoding!r} is not a text encoding the importer can use",
+            [Problem("query.encoding", "use utf-8, latin-1, cp1252 or another text encoding")],
+        ) from None
+
+
+@router.get(
+    "/exports/products",
+    tags=["imports"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "the products, in the shape the importer reads back",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def export_products(
     _: ApiKey = Reader,
     db: Database = Depends(get_db),

@@ -28,6 +28,8 @@ def _caller(
     token = bearer.credentials if bearer else header
     if not token:
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'")
+    if len(token) > 200 or not token.isascii() or not token.isprintable():
+        raise Unauthenticated("the API key is malformed")
     return authenticate(get_db(request), token)
 
 
