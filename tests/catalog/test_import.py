@@ -261,3 +261,23 @@ def test_the_cli_exits_non_zero_when_rows_or_the_file_are_refused(
     assert result.exit_code == 1
     assert json.loads(report_path.read_text())["rejected"][0]["column"] == "gtin"
     assert runner.invoke(app, ["import", "products", str(bad_file)]).exit_code == 2
+
+
+@pytest.mark.parametrize("encoding", ["idna", "no-such-codec", "utf\x00"])
+def test_an_encoding_we_cannot_read_refuses_the_file(
+    catalog: Database, tmp_path: Path, encoding: str
+) -> None:
+    path = write_csv(tmp_path / "p.csv", HEADER, [row("A", 1)])
+    report = import_file(catalog, "products", path, "csv", "test", encoding=encoding)
+    assert report.file_errors and "encoding" in report.file_errors[0]
+    assert count_products(catalog) == 0
+
+
+def test_a_utf16_file_without_a_byte_order_mark_is_refused_cleanly(
+    catalog: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"\xd8\x00sku")  # a lone surrogate half: not decodable as UTF-16-LE
+    report = import_file(catalog, "products", path, "csv", "test", encoding="utf-16-le")
+    assert report.file_errors or report.rejected
+    assert count_products(catalog) == 0

@@ -117,6 +117,8 @@ def read_csv(path: Path, encoding: str, position: list[int]) -> tuple[list[str],
         raise FileError("the file is empty: a header row is needed") from None
     except csv.Error as error:
         raise FileError(f"the header row cannot be read: {error}") from None
+    except UnicodeError as error:
+        raise FileError(f"the file cannot be read as {encoding}: {error}") from None
     header = [h.strip() for h in header]
     if _bad_cell(dict(enumerate(header))) is not None:  # type: ignore[arg-type]
         raise FileError(
@@ -133,6 +135,14 @@ def read_csv(path: Path, encoding: str, position: list[int]) -> tuple[list[str],
                 except csv.Error as error:
                     yield Row(reader.line_num, {}, f"the row cannot be read as CSV: {error}")
                     continue
+                except UnicodeError as error:
+                    # The decoder cannot go on (e.g. UTF-16 without a byte-order mark).
+                    yield Row(
+                        reader.line_num + 1,
+                        {},
+                        f"the rest of the file cannot be read as {encoding}: {error}",
+                    )
+                    return
                 position[0] = raw.tell()
                 line = reader.line_num
                 if not any(c.strip() for c in cells):
@@ -241,6 +251,16 @@ def _open(
     if fmt == "xlsx":
         return read_xlsx(path, position)
     raise FileError(f"unknown format {fmt!r}: use csv, jsonl or xlsx")
+
+
+def usable_encoding(encoding: str) -> bool:
+    """Whether ``encoding`` names a codec that can decode text with surrogate escapes."""
+    try:
+        b"sku".decode(encoding, errors="surrogateescape")
+        "sku".encode(encoding)
+    except (LookupError, ValueError, UnicodeError, TypeError):
+        return False
+    return True
 
 
 def guess_format(path: Path) -> str:
@@ -564,10 +584,12 @@ def _write_batch(
                 result.extend(save_batch(conn, snapshot, kept, actor, source))
                 result.rejected.extend(repeats)
         except (DBAPIError, ChannelhubError) as error:
-            reason = getattr(error, "detail", None) or str(getattr(error, "orig", error))
-            result.rejected.append(
-                Rejection(item.line, item.sku, None, f"the database refused the product: {reason}")
+            reason = (
+                error.detail
+                if isinstance(error, ChannelhubError)
+                else f"the database refused the product: {error.orig or error}"
             )
+            result.rejected.append(Rejection(item.line, item.sku, None, reason))
     return result
 
 
@@ -765,6 +787,9 @@ def import_reference(
                 report.created += 1
             except ChannelhubError as error:
                 failed.append((row, save, error))
+            except DBAPIError as error:
+                refusal = ChannelhubError(f"the database refused the row: {error.orig or error}")
+                failed.append((row, save, refusal))
         if len(failed) == len(waiting) or kind != "categories":
             for row, _save, refusal in failed:
                 problems = "; ".join(f"{p.location}: {p.message}" for p in refusal.problems)
@@ -798,10 +823,8 @@ def import_file(
     ``workers`` > 1 imports products in that many processes (see ``import_products``).
     """
     fmt = fmt or guess_format(path)
-    try:
-        "".encode(encoding)
-    except LookupError:
-        return ImportReport(kind, file_errors=[f"unknown encoding {encoding!r}"])
+    if not usable_encoding(encoding):
+        return ImportReport(kind, file_errors=[f"{encoding!r} is not a text encoding we can read"])
     if kind == "products":
         return import_products(db, path, fmt, actor, encoding, progress=progress, workers=workers)
     if kind in _REFERENCE:
