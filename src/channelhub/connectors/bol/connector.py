@@ -1,0 +1,410 @@
+"""The bol.com connector: offers (Offers API v11), orders, shipments and cancellations (v10).
+
+bol.com keys an offer by its offer id and its EAN; the hub's SKU travels as the offer's
+``reference``. We look offers up by reference (then by EAN, to adopt an offer made in the
+seller dashboard) and keep what bol.com confirmed in memory, so a push sends only what changed.
+Offers v11 writes are synchronous (201/204, "you do not need to implement the process status
+mechanism anymore": Retailer-API/v11/functional/offer-api/whats-new-in-this-api.html); v10
+shipments and cancellations answer 202 with a process status that ``check_pending`` follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+import httpx
+from stdnum import ean as ean_check
+
+from channelhub.connectors.base import (
+    Accepted,
+    Cancellation,
+    Capability,
+    ChannelOrder,
+    ChannelPrice,
+    Connector,
+    ConnectorConfig,
+    Fulfilment,
+    Listing,
+    OrderPage,
+    PermanentError,
+    RateLimit,
+    StockLevel,
+    TransientError,
+)
+from channelhub.connectors.bol import mapping
+from channelhub.connectors.bol.auth import TokenSource
+from channelhub.connectors.bol.client import BolClient
+from channelhub.connectors.bol.config import BolConfig
+from channelhub.connectors.bol.mapping import Offer, OfferTerms
+
+PENDING_PREFIX = "process-status:"
+# How long the engine should wait before retrying a value whose offer does not exist yet.
+WAIT_FOR_OFFER_SECONDS = 30.0
+_PAGE_SIZE = 100  # the largest page GET /retailer/offers serves
+_BULK_READ_THRESHOLD = 50  # above this many SKUs, reading every page is cheaper than one each
+
+
+class BolConnector(Connector):
+    """bol.com Retailer API: Offers API v11 (11.3.0) and Retailer/Shared API v10."""
+
+    platform: ClassVar[str] = "bolcom"
+    api_version: ClassVar[str] = "offers v11 (11.3.0); retailer and shared v10"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.PUSH_LISTINGS,
+            Capability.PUSH_STOCK,
+            Capability.PUSH_PRICES,
+            Capability.PULL_ORDERS,
+            Capability.PUSH_FULFILMENTS,
+            Capability.PUSH_CANCELLATIONS,
+            Capability.READ_STOCK,
+            Capability.READ_PRICES,
+        }
+    )
+    config_model: ClassVar[type[ConnectorConfig]] = BolConfig
+    # Offer writes: bol.com publishes 25-50 requests per second per endpoint; stay under both.
+    rate_limit: ClassVar[RateLimit] = RateLimit(rate=20, burst=25)
+    max_batch: ClassVar[int] = 1  # the offers API has no batch endpoint
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        http: httpx.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        super().__init__(config, http)
+        if not isinstance(config, BolConfig):
+            raise TypeError("BolConnector needs a BolConfig")
+        self.settings = config
+        self.tokens = TokenSource(
+            http,
+            token_url=config.login_url.rstrip("/") + "/token",
+            client_id=config.client_id,
+            client_secret=config.client_secret.get_secret_value(),
+            clock=clock,
+        )
+        self.client = BolClient(http, self.tokens, api_url=config.api_url, clock=clock, sleep=sleep)
+        self.terms = OfferTerms(
+            fulfilment_method=config.fulfilment_method,
+            min_days_to_customer=config.min_days_to_customer,
+            max_days_to_customer=config.max_days_to_customer,
+            ultimate_order_time=config.ultimate_order_time,
+            economic_operator_id=config.economic_operator_id,
+            countries=tuple(config.countries),
+        )
+        self._offers: dict[str, Offer] = {}  # by SKU: what bol.com last confirmed
+        # Values that arrived before their offer existed; used when the offer is created.
+        self._waiting_prices: dict[str, Decimal] = {}
+        self._waiting_stock: dict[str, int] = {}
+
+    # --- connection ----------------------------------------------------------------------
+
+    async def test_connection(self) -> str:
+        response = await self.client.request(
+            "GET", "/retailer/offers", version="v11", params={"page-size": 25}
+        )
+        count = len(response.json().get("offers", []))
+        more = " or more" if count == 25 else ""
+        return f"bol.com retailer account reached: {count}{more} offers"
+
+    # --- offers --------------------------------------------------------------------------
+
+    async def push_listings(self, listings: Sequence[Listing]) -> Accepted:
+        notes: list[str] = []
+        for listing in listings:
+            notes.append(await self._push_listing(listing))
+        return Accepted(detail="; ".join(note for note in notes if note))
+
+    async def _push_listing(self, listing: Listing) -> str:
+        ean = _valid_ean(listing)
+        offer = await self._find_offer(listing.sku, ean=ean)
+        if offer is not None:
+            patch = mapping.listing_patch(listing, offer, self.terms)
+            if not patch:
+                return ""
+            await self._patch(listing.sku, offer, patch)
+            return f"{listing.sku}: updated {', '.join(sorted(patch))}"
+        price = _listing_price(listing) or self._waiting_prices.get(listing.sku)
+        if price is None:
+            raise TransientError(
+                f"SKU {listing.sku}: bol.com needs a price to create an offer; "
+                "waiting for the SKU's price to be pushed",
+                retry_after=WAIT_FOR_OFFER_SECONDS,
+            )
+        stock = self._waiting_stock.get(listing.sku, 0)
+        body = mapping.create_offer_body(listing, ean, self.terms, price, stock)
+        response = await self.client.request("POST", "/retailer/offers", version="v11", json=body)
+        offer_id = str(response.json()["offerId"])
+        self._offers[listing.sku] = Offer(
+            offer_id=offer_id,
+            ean=ean,
+            reference=body["reference"],
+            on_hold=listing.on_hold,
+            stock=body["stock"]["amount"],
+            price=mapping.unit_price(body["pricing"]),
+            title=body["unknownProductTitle"],
+            economic_operator_id=body.get("economicOperatorId"),
+        )
+        self._waiting_prices.pop(listing.sku, None)
+        self._waiting_stock.pop(listing.sku, None)
+        return f"{listing.sku}: offer {offer_id} created"
+
+    async def push_stock(self, levels: Sequence[StockLevel]) -> Accepted:
+        notes: list[str] = []
+        missing: list[str] = []
+        for level in levels:
+            offer = await self._find_offer(level.sku)
+            amount, note = mapping.clamp_stock(level.quantity)
+            if note:
+                notes.append(f"{level.sku}: {note}")
+            if offer is None:
+                self._waiting_stock[level.sku] = amount
+                missing.append(level.sku)
+                continue
+            self._waiting_stock.pop(level.sku, None)
+            patch = mapping.stock_patch(offer, amount)
+            if patch is not None:
+                await self._patch(level.sku, offer, patch)
+        _raise_if_missing(missing, "stock")
+        return Accepted(detail="; ".join(notes))
+
+    async def push_prices(self, prices: Sequence[ChannelPrice]) -> Accepted:
+        notes: list[str] = []
+        missing: list[str] = []
+        for price in prices:
+            _check_price(price)
+            if price.compare_at is not None:
+                notes.append(f"{price.sku}: bol.com shows no compare-at price; not sent")
+            offer = await self._find_offer(price.sku)
+            if offer is None:
+                self._waiting_prices[price.sku] = price.amount
+                missing.append(price.sku)
+                continue
+            self._waiting_prices.pop(price.sku, None)
+            patch = mapping.price_patch(offer, price.amount)
+            if patch is not None:
+                await self._patch(price.sku, offer, patch)
+        _raise_if_missing(missing, "price")
+        return Accepted(detail="; ".join(notes))
+
+    async def read_stock(self, skus: Sequence[str]) -> dict[str, int]:
+        offers = await self._read_offers(skus)
+        return {sku: offer.stock for sku, offer in offers.items() if offer.stock is not None}
+
+    async def read_prices(self, skus: Sequence[str]) -> dict[str, Decimal]:
+        offers = await self._read_offers(skus)
+        return {sku: offer.price for sku, offer in offers.items() if offer.price is not None}
+
+    async def _patch(self, sku: str, offer: Offer, patch: dict[str, Any]) -> None:
+        path = f"/retailer/offers/{offer.offer_id}"
+        await self.client.request("PATCH", path, version="v11", json=patch)
+        self._offers[sku] = mapping.with_changes(offer, patch)
+
+    async def _find_offer(self, sku: str, *, ean: str | None = None) -> Offer | None:
+        """The offer whose reference is ``sku`` (cached), else an unreferenced one for ``ean``."""
+        if sku in self._offers:
+            return self._offers[sku]
+        for offer in await self._list_offers({"reference": sku}):
+            if offer.reference == sku:
+                self._offers[sku] = offer
+                return offer
+        if ean is None:
+            return None
+        for offer in await self._list_offers({"eans": ean}):
+            if offer.ean == ean and not offer.reference:
+                return offer  # made in the seller dashboard: the listing patch adopts it
+        return None
+
+    async def _list_offers(self, params: dict[str, Any]) -> list[Offer]:
+        response = await self.client.request(
+            "GET", "/retailer/offers", version="v11", params=params
+        )
+        return [mapping.offer_from_bol(body) for body in response.json().get("offers", [])]
+
+    async def _read_offers(self, skus: Sequence[str]) -> dict[str, Offer]:
+        """Fresh offers for ``skus`` from bol.com (the cache is refreshed, never trusted)."""
+        wanted = set(skus)
+        if len(wanted) <= _BULK_READ_THRESHOLD:
+            for sku in wanted:
+                self._offers.pop(sku, None)
+                await self._find_offer(sku)
+            return {sku: self._offers[sku] for sku in wanted if sku in self._offers}
+        found: dict[str, Offer] = {}
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"page-size": _PAGE_SIZE}
+            if cursor:
+                params["cursor"] = cursor
+            response = await self.client.request(
+                "GET", "/retailer/offers", version="v11", params=params
+            )
+            body = response.json()
+            for offer in map(mapping.offer_from_bol, body.get("offers", [])):
+                if offer.reference in wanted:
+                    found[offer.reference] = offer
+            cursor = (body.get("page") or {}).get("nextCursor")
+            if not cursor or not body.get("offers"):
+                break
+        self._offers.update(found)
+        return found
+
+    # --- orders --------------------------------------------------------------------------
+
+    async def fetch_orders(self, cursor: str | None) -> OrderPage:
+        """One page of open orders changed since the cursor's watermark, in full detail."""
+        state = _OrderCursor.parse(cursor)
+        params = {
+            "page": state.page,
+            "status": "OPEN",
+            "fulfilment-method": self.settings.fulfilment_method,
+        }
+        response = await self.client.request(
+            "GET", "/retailer/orders", version="v10", params=params
+        )
+        reduced = response.json().get("orders", [])
+        orders: list[ChannelOrder] = []
+        high = state.high
+        for summary in reduced:
+            changed = mapping.latest_change(summary)
+            if state.since is not None and changed is not None and changed <= state.since:
+                continue
+            orders.append(await self._order(str(summary["orderId"])))
+            if changed is not None and (high is None or changed > high):
+                high = changed
+        if len(reduced) >= self.settings.order_page_size:
+            next_state = _OrderCursor(since=state.since, page=state.page + 1, high=high)
+        else:
+            next_state = _OrderCursor(since=high or state.since, page=1, high=None)
+        return OrderPage(orders=tuple(orders), cursor=next_state.dump())
+
+    async def _order(self, order_id: str) -> ChannelOrder:
+        response = await self.client.request("GET", f"/retailer/orders/{order_id}", version="v10")
+        return mapping.order_from_bol(response.json())
+
+    async def push_fulfilment(self, fulfilment: Fulfilment) -> Accepted:
+        if self.settings.fulfilment_method == "FBB":
+            raise PermanentError("bol.com ships its own FBB orders: nothing to send")
+        if not fulfilment.lines:
+            raise PermanentError(f"order {fulfilment.external_order_id}: no lines to ship")
+        body = mapping.shipment_body(fulfilment)
+        response = await self.client.request(
+            "POST", "/retailer/shipments", version="v10", json=body
+        )
+        return _pending([response.json()], f"shipment of order {fulfilment.external_order_id}")
+
+    async def push_cancellation(self, cancellation: Cancellation) -> Accepted:
+        statuses = []
+        for body in mapping.cancellation_bodies(cancellation):
+            response = await self.client.request(
+                "PUT", "/retailer/orders/cancellation", version="v10", json=body
+            )
+            statuses.append(response.json())
+        return _pending(statuses, f"cancellation in order {cancellation.external_order_id}")
+
+    async def check_pending(self, pending: str) -> Accepted:
+        """Follow process statuses: still PENDING, all SUCCESS, or FAILURE/TIMEOUT as an error."""
+        if not pending.startswith(PENDING_PREFIX):
+            raise PermanentError(f"not a bol.com process status reference: {pending!r}")
+        waiting: list[str] = []
+        done: list[str] = []
+        for status_id in filter(None, pending.removeprefix(PENDING_PREFIX).split(",")):
+            response = await self.client.request(
+                "GET", f"/shared/process-status/{status_id}", version="v10"
+            )
+            status = response.json()
+            outcome = status.get("status")
+            if outcome == "PENDING":
+                waiting.append(status_id)
+            elif outcome == "SUCCESS":
+                done.append(f"{status.get('eventType')} {status.get('entityId')}")
+            else:
+                reason = status.get("errorMessage") or status.get("description") or "no reason"
+                raise PermanentError(
+                    f"bol.com process {status_id} ({status.get('eventType')} "
+                    f"{status.get('entityId')}) ended {outcome}: {reason}"
+                )
+        if waiting:
+            return Accepted(pending=PENDING_PREFIX + ",".join(waiting))
+        return Accepted(detail="bol.com confirmed " + ", ".join(done))
+
+
+class _OrderCursor:
+    """Where order polling stands: the change watermark, the page, the newest change seen."""
+
+    def __init__(self, since: datetime | None, page: int, high: datetime | None) -> None:
+        self.since, self.page, self.high = since, page, high
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> _OrderCursor:
+        if not cursor:
+            return cls(None, 1, None)
+        try:
+            data = json.loads(cursor)
+            return cls(
+                mapping.parse_time(data.get("since")),
+                max(1, int(data.get("page", 1))),
+                mapping.parse_time(data.get("high")),
+            )
+        except (ValueError, TypeError, AttributeError):
+            return cls(None, 1, None)  # an unreadable cursor: start over, imports are idempotent
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "since": self.since.isoformat() if self.since else None,
+                "page": self.page,
+                "high": self.high.isoformat() if self.high else None,
+            }
+        )
+
+
+def _pending(statuses: list[dict[str, Any]], what: str) -> Accepted:
+    ids = [str(status["processStatusId"]) for status in statuses if status.get("processStatusId")]
+    if not ids:
+        return Accepted(detail=f"{what} accepted by bol.com")
+    return Accepted(pending=PENDING_PREFIX + ",".join(ids), detail=f"{what} accepted by bol.com")
+
+
+def _valid_ean(listing: Listing) -> str:
+    code = (listing.gtin or "").strip()
+    if not code:
+        raise PermanentError(f"SKU {listing.sku} has no EAN: bol.com lists offers by EAN")
+    if not ean_check.is_valid(code):
+        raise PermanentError(f"SKU {listing.sku}: {code!r} is not a valid EAN (check digit)")
+    return code
+
+
+def _listing_price(listing: Listing) -> Decimal | None:
+    raw = listing.attributes.get("price")
+    if raw is None:
+        return None
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise PermanentError(f"SKU {listing.sku}: price {raw!r} is not a number") from None
+
+
+def _check_price(price: ChannelPrice) -> None:
+    if price.currency != mapping.CURRENCY:
+        raise PermanentError(f"SKU {price.sku}: bol.com sells in EUR only, not {price.currency}")
+    if not Decimal(1) <= price.amount <= Decimal(9999):
+        raise PermanentError(
+            f"SKU {price.sku}: bol.com accepts unit prices from 1 to 9999 EUR, not {price.amount}"
+        )
+
+
+def _raise_if_missing(skus: list[str], what: str) -> None:
+    if skus:
+        raise TransientError(
+            f"no bol.com offer yet for SKU {', '.join(skus)}: the {what} is kept and sent "
+            "with the offer once its listing is pushed",
+            retry_after=WAIT_FOR_OFFER_SECONDS,
+        )
