@@ -12,6 +12,7 @@ from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, Field
 
 from channelhub.api.deps import Reader, Writer, get_db
+from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
 from channelhub.core.database import Database
 from channelhub.core.errors import InvalidInput
@@ -19,7 +20,9 @@ from channelhub.inventory import reserving, service
 from channelhub.inventory.model import Address, Location, LocationKind
 from channelhub.inventory.service import ChangeKind, ShortagePolicy
 
-router = APIRouter(tags=["inventory"])
+# Stock and order routes may name a missing channel, location, SKU or order (404) or
+# meet a state that refuses the step (409).
+router = APIRouter(responses=AUTHENTICATED | errors(404, 409), tags=["inventory"])
 
 MAX_INT = 2**31 - 1
 

@@ -12,6 +12,7 @@ from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, Field
 
 from channelhub.api.deps import Reader, Writer, get_db
+from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
 from channelhub.core.database import Database
 from channelhub.orders import fulfilment, service
@@ -26,7 +27,9 @@ from channelhub.orders.model import (
     ReturnCondition,
 )
 
-router = APIRouter(tags=["orders"])
+# Stock and order routes may name a missing channel, location, SKU or order (404) or
+# meet a state that refuses the step (409).
+router = APIRouter(responses=AUTHENTICATED | errors(404, 409), tags=["orders"])
 
 MAX_INT = 2**31 - 1
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.status import Status as Spinner
 from rich.table import Table
 
 from channelhub.catalog import browse, exporting, importing, products, service
@@ -159,9 +160,10 @@ def channel_add(
     currency: str = typer.Option(...),
 ) -> None:
     """Create or update a channel."""
-    channel = service.save_channel(
-        database(), service.ChannelInput(code, name, kind, mode, tuple(locale), currency)
-    )
+    with recomputing():
+        channel = service.save_channel(
+            database(), service.ChannelInput(code, name, kind, mode, tuple(locale), currency)
+        )
     console.print(
         f"channel {channel.code}: {channel.kind.value}, {channel.mode.value}, "
         f"{', '.join(channel.locales)}"
@@ -186,7 +188,8 @@ def channel_preset(
     """Replace a channel's requirements by a preset: google_merchant, bol or amazon."""
     mapping: dict[str, str] = {}
     mapping.update(_pairs(map_, "--map"))
-    rules = service.apply_preset(database(), code, preset, mapping)
+    with recomputing():
+        rules = service.apply_preset(database(), code, preset, mapping)
     console.print(f"channel {code} now has {len(rules)} requirements from preset {preset}")
 
 
@@ -224,16 +227,20 @@ def channel_require(
             value = json.loads(param)
         except json.JSONDecodeError:
             value = param
-    service.add_requirements(
-        database(), code, [Requirement(attribute, rule, value, frozenset(locale) or None, family)]
-    )
+    with recomputing():
+        service.add_requirements(
+            database(),
+            code,
+            [Requirement(attribute, rule, value, frozenset(locale) or None, family)],
+        )
     console.print(f"channel {code}: {attribute} {rule.value} added")
 
 
 @channel_app.command("unrequire")
 @handle_errors
 def channel_unrequire(code: str, requirement_id: int) -> None:
-    service.remove_requirement(database(), code, requirement_id)
+    with recomputing():
+        service.remove_requirement(database(), code, requirement_id)
     console.print(f"channel {code}: requirement {requirement_id} removed")
 
 
@@ -370,10 +377,11 @@ def family_add(
     label: list[str] = typer.Option([], "--label", help="locale=text, repeatable"),
 ) -> None:
     """Create or update a family; its products' completeness is recomputed."""
-    saved = service.save_family(
-        database(),
-        Family(code, tuple(attribute), tuple(required), tuple(axis), _pairs(label, "--label")),
-    )
+    with recomputing():
+        saved = service.save_family(
+            database(),
+            Family(code, tuple(attribute), tuple(required), tuple(axis), _pairs(label, "--label")),
+        )
     console.print(f"family {saved.code}: {len(saved.attributes)} attributes")
 
 
@@ -415,6 +423,11 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
             raise typer.Exit(EXIT_INVALID)
         pairs[key.strip()] = text.strip()
     return pairs
+
+
+def recomputing() -> Spinner:
+    """A spinner while a change re-judges every product it concerns (bulk recompute)."""
+    return errors.status("recomputing completeness of the products concerned...")
 
 
 def register(app: typer.Typer) -> None:
