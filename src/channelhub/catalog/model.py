@@ -566,6 +566,10 @@ def _judge(requirement: Requirement, where: str, known: bool) -> Judge:
     return general
 
 
+def _always_valid(data: JsonValue) -> str | None:
+    return None
+
+
 def compile_rules(
     channel_rules: ChannelRules,
     family: Family | None,
@@ -588,7 +592,14 @@ def compile_rules(
             else:
                 keys = (f"{channel}|{ANY}", f"{ANY}|{ANY}")
             where = f" ({locale})" if localizable else ""
-            judge = _judge(requirement, where, attribute is not None)
+            if (
+                requirement.rule is RuleKind.VALID_GTIN
+                and attribute is not None
+                and attribute.identifier_kind is IdentifierKind.GTIN
+            ):
+                judge: Judge = _always_valid  # a GTIN attribute only ever stores valid GTINs
+            else:
+                judge = _judge(requirement, where, attribute is not None)
             checks.append(Check(requirement, keys, judge, requirement.describe()))
         compiled.append((locale, tuple(checks)))
     return tuple(compiled)
