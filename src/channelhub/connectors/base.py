@@ -80,6 +80,9 @@ class Listing:
     attributes: Mapping[str, str] = field(default_factory=dict)
     category: str | None = None
     on_hold: bool = False
+    #: The channel's effective price, for platforms that cannot list an offer without one
+    #: (bol.com, Amazon); the engine fills it from the one price-resolution function.
+    price: ChannelPrice | None = None
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,18 @@ def test_describe_problem_names_violations() -> None:
         "Error validating request: Bad request (pricing.bundlePrices[0].unitPrice: Too high)"
     )
     assert mapping.describe_problem(None, "<html>gateway</html>") == "<html>gateway</html>"
+
+
+def test_a_listing_carries_its_channel_price_for_a_new_offer() -> None:
+    from decimal import Decimal
+
+    import pytest
+
+    from channelhub.connectors.base import ChannelPrice, Listing, PermanentError
+    from channelhub.connectors.bol.connector import _listing_price
+
+    euro = Listing("MUG-1", "Mug", price=ChannelPrice("MUG-1", Decimal("12.95"), "EUR"))
+    assert _listing_price(euro) == Decimal("12.95")
+    dollar = Listing("MUG-1", "Mug", price=ChannelPrice("MUG-1", Decimal("12.95"), "USD"))
+    with pytest.raises(PermanentError, match="EUR only"):
+        _listing_price(dollar)

@@ -383,6 +383,9 @@ def _valid_ean(listing: Listing) -> str:
 
 
 def _listing_price(listing: Listing) -> Decimal | None:
+    if listing.price is not None:
+        _check_price(listing.price)
+        return listing.price.amount
     raw = listing.attributes.get("price")
     if raw is None:
         return None
