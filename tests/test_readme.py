@@ -38,3 +38,18 @@ def test_the_worked_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
     assert (tmp_path / "products.csv").read_text().startswith("sku,kind,family")
+
+
+def test_an_unmigrated_database_gets_a_clear_word(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "from channelhub.cli.main import run; run()", "product", "list"],
+        env={"CHANNELHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "channelhub db upgrade" in result.stderr

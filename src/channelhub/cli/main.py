@@ -9,6 +9,7 @@ import typer
 from channelhub.apikeys import service as apikeys
 from channelhub.cli import catalog, pricing
 from channelhub.cli import inventory as inventory_cli
+from channelhub.cli import sync as sync_cli
 from channelhub.cli.common import console, database, handle_errors
 from channelhub.core.migrate import upgrade
 
@@ -128,3 +129,23 @@ def apikey_revoke(prefix: str) -> None:
 catalog.register(app)
 pricing.register(app)
 inventory_cli.register(app)
+sync_cli.register(app)
+
+
+def run() -> None:
+    """The ``channelhub`` entry point: the app, with a clear word when the schema is missing."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        app()
+    except (OperationalError, ProgrammingError) as error:
+        text = str(error.orig or error)
+        if "no such table" in text or "does not exist" in text:
+            from channelhub.cli.common import errors
+
+            errors.print(
+                "[red]error:[/red] this database has no channelhub schema yet: "
+                "run `channelhub db upgrade` first"
+            )
+            raise SystemExit(2) from None
+        raise

@@ -18,6 +18,16 @@ class Settings(BaseSettings):
     log_level: str = "info"
     import_batch_size: int = 2000
     sqlite_busy_timeout_ms: int = 30_000
+    #: Key material for credentials at rest (connections' secrets); required to store them.
+    secret_key: str | None = None
+    #: Sync engine: attempts before a job is dead, and the backoff between them (seconds).
+    sync_max_attempts: int = 12
+    sync_backoff_base: float = 0.5
+    sync_backoff_cap: float = 30.0
+    #: How long a claimed job stays with its worker before another may take it (seconds).
+    sync_lease_seconds: float = 30.0
+    #: How long an asynchronous confirmation may take before the job is dead (seconds).
+    sync_pending_timeout: float = 900.0
 
 
 @lru_cache(maxsize=1)

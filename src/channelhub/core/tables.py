@@ -7,5 +7,6 @@ from channelhub.core.database import metadata
 from channelhub.inventory import store as _inventory  # noqa: F401
 from channelhub.orders import store as _orders  # noqa: F401
 from channelhub.pricing import store as _pricing  # noqa: F401
+from channelhub.sync import store as _sync  # noqa: F401
 
 __all__ = ["metadata"]

@@ -1,0 +1,115 @@
+"""The dispatcher: reads the outbox after its persisted position and fans each event out to
+per-connection jobs, by what each connection subscribes to.
+
+On PostgreSQL, outbox ids are handed out before commit, so a lower id can become visible after
+a higher one: ids skipped over are remembered as gaps and looked for again until they appear or
+are old enough to be a rolled-back transaction's. SQLite writes one transaction at a time, so
+its ids appear in order. The position row is locked while dispatching: with many workers, one
+dispatches at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from channelhub.core.database import Database
+from channelhub.core.events import outbox
+from channelhub.sync.jobs import Enqueue, enqueue
+from channelhub.sync.model import JobKind, fanout_of
+from channelhub.sync.store import connections, state
+
+POSITION = "dispatcher.position"
+GAP_SECONDS = 60.0
+MAX_GAP_SPAN = 10_000
+
+
+@dataclass(frozen=True)
+class _Subscriber:
+    id: int
+    channel: str
+    kinds: frozenset[JobKind]
+
+
+def _lock_position(conn: Connection) -> dict[str, Any]:
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(state)
+        .values(name=POSITION, value={"position": 0, "gaps": {}})
+        .on_conflict_do_nothing(index_elements=[state.c.name])
+    )
+    query = select(state.c.value).where(state.c.name == POSITION)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    value: dict[str, Any] = dict(conn.execute(query).scalar_one())
+    return value
+
+
+def _subscribers(conn: Connection) -> list[_Subscriber]:
+    c = connections.c
+    return [
+        _Subscriber(r.id, r.channel, frozenset(JobKind(s) for s in r.subscriptions))
+        for r in conn.execute(select(c.id, c.channel, c.subscriptions).where(c.enabled.is_(True)))
+    ]
+
+
+def dispatch_once(db: Database, limit: int = 5000) -> int:
+    """Turn the next outbox events into jobs; the number of events read."""
+    with db.transaction() as conn:
+        value = _lock_position(conn)
+        position = int(value.get("position", 0))
+        gaps: dict[str, float] = dict(value.get("gaps", {}))
+        condition = outbox.c.id > position
+        if gaps:
+            condition = or_(condition, outbox.c.id.in_([int(g) for g in gaps]))
+        rows = conn.execute(
+            select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
+            .where(condition)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return 0
+        subscribers = _subscribers(conn)
+        items: list[Enqueue] = []
+        for row in rows:
+            fanout = fanout_of(row.topic, row.key, row.payload)
+            if fanout is None:
+                continue
+            for sub in subscribers:
+                if fanout.kind in sub.kinds and fanout.channel in (None, sub.channel):
+                    items.append(Enqueue(sub.id, fanout.kind, fanout.key, row.id))
+        enqueue(conn, items)
+        seen = [r.id for r in rows]
+        for found in seen:
+            gaps.pop(str(found), None)
+        top = max(position, seen[-1])
+        if conn.dialect.name == "postgresql" and top - position <= MAX_GAP_SPAN:
+            now = time.time()
+            fresh = set(seen)
+            for missing in range(position + 1, top):
+                if missing not in fresh:
+                    gaps.setdefault(str(missing), now)
+            gaps = {g: t for g, t in gaps.items() if now - t < GAP_SECONDS}
+        conn.execute(
+            update(state)
+            .where(state.c.name == POSITION)
+            .values(value={"position": top, "gaps": gaps})
+        )
+        return len(rows)
+
+
+def has_new_events(db: Database) -> bool:
+    """Whether the outbox holds events after the dispatcher's position (a cheap look)."""
+    with db.read() as conn:
+        value = conn.execute(select(state.c.value).where(state.c.name == POSITION)).scalar()
+        position = int(value.get("position", 0)) if value else 0
+        if value and value.get("gaps"):
+            return True
+        newer = conn.execute(select(outbox.c.id).where(outbox.c.id > position).limit(1)).first()
+        return newer is not None

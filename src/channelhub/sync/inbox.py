@@ -1,0 +1,282 @@
+"""The inbox: platform webhooks verified on the raw body and stored once (deduplicated), then
+applied by the worker through the hub's services, one message at a time; and order polling
+with a persisted cursor for channels without webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from channelhub.connectors.base import (
+    Capability,
+    ChannelOrder,
+    Connector,
+    DeliveryError,
+    WebhookMessage,
+)
+from channelhub.core.database import Database, utcnow
+from channelhub.core.errors import ChannelhubError, InvalidInput, NotFound, Unauthenticated
+from channelhub.core.settings import get_settings
+from channelhub.orders.model import (
+    Customer,
+    DeliveryMethod,
+    LineInput,
+    OrderInput,
+    PaymentStatus,
+    PostalAddress,
+)
+from channelhub.orders.service import import_order
+from channelhub.sync.connections import ConnectionRecord, record_from_row
+from channelhub.sync.messages import write_messages
+from channelhub.sync.model import redact_headers, redact_text
+from channelhub.sync.store import connections, inbox
+
+log = logging.getLogger("channelhub.sync.inbox")
+MAX_BODY = 1_000_000
+_offline: httpx.AsyncClient | None = None
+
+
+def _offline_client() -> httpx.AsyncClient:
+    """A client for connectors used only to verify and parse (they make no calls then)."""
+    global _offline
+    if _offline is None:
+        _offline = httpx.AsyncClient()
+    return _offline
+
+
+@dataclass(frozen=True)
+class Received:
+    stored: bool  # False: a redelivery of a message already stored
+    dedupe_key: str
+
+
+def _record(conn: Connection, code: str) -> ConnectionRecord:
+    row = conn.execute(select(connections).where(connections.c.code == code)).first()
+    if row is None or not row.enabled:
+        raise NotFound(f"no enabled connection {code!r}")
+    record = record_from_row(row)
+    if Capability.RECEIVE_WEBHOOKS not in record.connector_class.capabilities:
+        raise NotFound(f"connection {code!r} does not receive webhooks")
+    return record
+
+
+def receive_webhook(db: Database, code: str, headers: Mapping[str, str], body: bytes) -> Received:
+    """Verify a webhook's signature on the raw body, then store it once. A forged or unsigned
+    message stores nothing (Unauthenticated)."""
+    if len(body) > MAX_BODY:
+        raise InvalidInput("the message is too large")
+    with db.read() as conn:
+        record = _record(conn, code)
+    connector = record.connector(_offline_client())
+    try:
+        verified = connector.verify_webhook(headers, body)
+    except Exception:  # a connector must not raise on garbage; treat it as unverified
+        verified = False
+    if not verified:
+        raise Unauthenticated("the webhook's signature does not verify")
+    try:
+        message = connector.parse_webhook(headers, body)
+    except (DeliveryError, ValueError, KeyError, TypeError) as error:
+        raise InvalidInput(f"the webhook cannot be read: {error}") from None
+    dedupe = message.event_id or hashlib.sha256(body).hexdigest()
+    now = utcnow()
+    text = body.decode("utf-8", errors="replace")
+    kept_headers = {k.lower(): v for k, v in headers.items() if len(v) < 2000}
+    with db.transaction() as conn:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stored = conn.execute(
+            insert(inbox)
+            .values(
+                connection_id=record.id,
+                dedupe_key=dedupe[:255],
+                topic=message.topic[:100],
+                entity=(message.entity or "")[:255] or None,
+                body=text,
+                headers=kept_headers,
+                state="new",
+                attempts=0,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[inbox.c.connection_id, inbox.c.dedupe_key])
+        ).rowcount
+        write_messages(
+            conn,
+            [
+                {
+                    "at": now,
+                    "connection_id": record.id,
+                    "direction": "in",
+                    "kind": "orders",
+                    "keys": f" {message.entity or ''} ",
+                    "status": "received" if stored else "duplicate",
+                    "method": "POST",
+                    "request_body": "".join(
+                        f"{k}: {v}\n" for k, v in redact_headers(kept_headers.items()).items()
+                    )
+                    + "\n"
+                    + redact_text(text, record.secret_values)[:20_000],
+                }
+            ],
+        )
+    return Received(bool(stored), dedupe)
+
+
+def order_input(channel: str, order: ChannelOrder) -> OrderInput:
+    """A channel's order in the hub's shape."""
+    ship = order.shipping_address
+    bill = order.billing_address
+    return OrderInput(
+        channel=channel,
+        external_id=order.external_id,
+        currency=order.currency,
+        lines=tuple(
+            LineInput(line.sku, line.quantity, line.unit_price, line.discount, line.tax)
+            for line in order.lines
+        ),
+        customer=Customer(
+            email=order.customer_email or (ship.email if ship and ship.email else ""),
+            name=order.customer_name or (ship.name if ship and ship.name else ""),
+            phone=(ship.phone if ship and ship.phone else ""),
+        ),
+        billing_address=_address(bill),
+        shipping_address=_address(ship),
+        delivery_method=DeliveryMethod.PICKUP if order.pickup_location else DeliveryMethod.SHIP,
+        pickup_location=order.pickup_location,
+        payment_status=PaymentStatus.PAID if order.is_paid else PaymentStatus.PENDING,
+        placed_at=order.created_at,
+        cancelled=order.cancelled,
+        notes={"external_lines": ",".join(line.external_line_id for line in order.lines)},
+    )
+
+
+def _address(address: Any) -> PostalAddress:
+    if address is None:
+        return PostalAddress()
+    return PostalAddress(
+        name=address.name or "",
+        line1=address.line1 or "",
+        line2=address.line2 or "",
+        postal_code=address.postal_code or "",
+        city=address.city or "",
+        country=address.country or "",
+    )
+
+
+def _apply(db: Database, record: ConnectionRecord, message: WebhookMessage) -> None:
+    if message.order is not None:
+        result = import_order(db, order_input(record.channel, message.order), actor=record.code)
+        if result.outcome == "rejected":
+            detail = "; ".join(f"{p.location}: {p.message}" for p in result.problems)
+            raise InvalidInput(f"order {message.order.external_id} rejected: {detail}")
+
+
+def apply_inbox(db: Database, limit: int = 50) -> int:
+    """Apply stored messages through the services (an order webhook imports the order, which
+    is idempotent by channel and external id); the number applied or failed."""
+    now = utcnow()
+    settings = get_settings()
+    lease = now + timedelta(seconds=settings.sync_lease_seconds)
+    with db.transaction() as conn:
+        due = (
+            select(inbox.c.id)
+            .where(
+                or_(
+                    inbox.c.state == "new",
+                    (inbox.c.state == "processing") & (inbox.c.lease_until < now),
+                )
+            )
+            .order_by(inbox.c.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claimed = conn.execute(
+            update(inbox)
+            .where(inbox.c.id.in_(due.scalar_subquery()))
+            .values(state="processing", lease_until=lease, attempts=inbox.c.attempts + 1)
+            .returning(
+                inbox.c.id, inbox.c.connection_id, inbox.c.body, inbox.c.headers, inbox.c.attempts
+            )
+        ).all()
+        rows = {r.id: r for r in conn.execute(select(connections))}
+    records: dict[int, ConnectionRecord] = {}
+    for item in sorted(claimed, key=lambda r: r.id):
+        state, error = "done", None
+        try:
+            if item.connection_id not in records:
+                records[item.connection_id] = record_from_row(rows[item.connection_id])
+            record = records[item.connection_id]
+            connector: Connector = record.connector(_offline_client())
+            message = connector.parse_webhook(dict(item.headers), item.body.encode())
+            _apply(db, record, message)
+        except (ChannelhubError, DeliveryError, ValueError, KeyError) as failure:
+            error = str(failure)[:2000]
+            state = "dead" if item.attempts >= settings.sync_max_attempts else "new"
+        with db.transaction() as conn:
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.id == item.id)
+                .values(
+                    state=state,
+                    lease_until=None,
+                    last_error=error,
+                    applied_at=utcnow() if state == "done" else None,
+                )
+            )
+    return len(claimed)
+
+
+def claim_poll(db: Database, record: ConnectionRecord) -> str | bool | None:
+    """Whether this worker polls ``record`` now (False), else its cursor (str or None)."""
+    now = utcnow()
+    if not record.poll_seconds:
+        return False
+    with db.transaction() as conn:
+        taken = conn.execute(
+            update(connections)
+            .where(connections.c.id == record.id, connections.c.next_poll_at <= now)
+            .values(next_poll_at=now + timedelta(seconds=record.poll_seconds))
+            .returning(connections.c.poll_cursor)
+        ).first()
+    if taken is None:
+        return False
+    cursor: str | None = taken.poll_cursor
+    return cursor
+
+
+async def poll_orders(db: Database, record: ConnectionRecord, connector: Connector) -> int:
+    """Fetch the next page of orders (when due), import them, then keep the cursor."""
+    cursor = await asyncio.to_thread(claim_poll, db, record)
+    if cursor is False:
+        return 0
+    page = await connector.fetch_orders(cursor if isinstance(cursor, str) else None)
+
+    def store_page() -> None:
+        for order in page.orders:
+            result = import_order(db, order_input(record.channel, order), actor=record.code)
+            if result.outcome == "rejected":
+                log.warning(
+                    "polled order %s on %s rejected: %s",
+                    order.external_id,
+                    record.code,
+                    "; ".join(p.message for p in result.problems),
+                )
+        with db.transaction() as conn:
+            conn.execute(
+                update(connections)
+                .where(connections.c.id == record.id)
+                .values(poll_cursor=page.cursor)
+            )
+
+    await asyncio.to_thread(store_page)
+    return len(page.orders)

@@ -1,0 +1,331 @@
+"""Jobs: enqueue with coalescing, claim with a lease, record outcomes, recover crashed
+claims, replay dead letters, and list them.
+
+At most one not-yet-started job exists per (connection, kind, key): ``open_key`` holds
+"kind:key" while a job is new or failed, under a unique constraint, so a newer event folds into
+it. A claim never takes a job whose key has another job in flight or waiting (order per key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from channelhub.core.database import utcnow
+from channelhub.sync.model import OPEN_STATES, JobKind, JobState
+from channelhub.sync.store import jobs
+
+S = JobState
+_OPEN = [s.value for s in OPEN_STATES]
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    connection_id: int
+    kind: JobKind
+    key: str
+    event_id: int | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    connection_id: int
+    kind: JobKind
+    key: str
+    attempts: int
+    pending: str | None
+    pending_since: datetime | None
+    force: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job_id: int
+    state: JobState  # done, waiting, failed, skipped or dead
+    error: str | None = None
+    not_before: datetime | None = None  # failed: when to try again; waiting: next check
+    pending: str | None = None
+
+
+def _insert(conn: Connection) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(jobs)
+
+
+def enqueue(conn: Connection, items: Iterable[Enqueue]) -> int:
+    """Add jobs, folding each into the open job of its key when there is one."""
+    latest: dict[tuple[int, str], Enqueue] = {}
+    for item in items:
+        slot = (item.connection_id, f"{item.kind.value}:{item.key}")
+        previous = latest.get(slot)
+        if previous is not None and previous.force and not item.force:
+            item = Enqueue(item.connection_id, item.kind, item.key, item.event_id, True)
+        latest[slot] = item
+    if not latest:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "connection_id": e.connection_id,
+            "kind": e.kind.value,
+            "key": e.key[:255],
+            "state": S.NEW.value,
+            "open_key": open_key[:300],
+            "attempts": 0,
+            "not_before": now,
+            "event_id": e.event_id,
+            "force": e.force,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for (_, open_key), e in latest.items()
+    ]
+    statement = _insert(conn)
+    statement = statement.on_conflict_do_update(
+        index_elements=[jobs.c.connection_id, jobs.c.open_key],
+        set_={
+            "event_id": statement.excluded.event_id,
+            "updated_at": statement.excluded.updated_at,
+            "force": or_(jobs.c.force, statement.excluded.force),
+        },
+    )
+    conn.execute(statement, rows)  # executemany: compiled once, sent in pages
+    return len(rows)
+
+
+def claim(
+    conn: Connection,
+    limit: int,
+    lease_seconds: float,
+    connection_ids: Sequence[int] | None = None,
+) -> list[ClaimedJob]:
+    """Take up to ``limit`` due jobs whose key has nothing else in flight, under a lease.
+    PostgreSQL skips rows other workers hold (any number of workers)."""
+    now = utcnow()
+    busy = aliased(jobs)
+    blocked = exists().where(
+        busy.c.connection_id == jobs.c.connection_id,
+        busy.c.kind == jobs.c.kind,
+        busy.c.key == jobs.c.key,
+        busy.c.id != jobs.c.id,
+        or_(
+            busy.c.state == S.WAITING.value,
+            and_(busy.c.state == S.PROCESSING.value, busy.c.lease_until > now),
+        ),
+    )
+    due = (
+        select(jobs.c.id)
+        .where(jobs.c.state.in_([*_OPEN, S.WAITING.value]), jobs.c.not_before <= now, ~blocked)
+        .order_by(jobs.c.id)
+        .limit(limit)
+    )
+    if connection_ids is not None:
+        due = due.where(jobs.c.connection_id.in_(list(connection_ids)))
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = conn.execute(
+        update(jobs)
+        .where(jobs.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=S.PROCESSING.value,
+            open_key=None,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempts=case(
+                (jobs.c.state == S.WAITING.value, jobs.c.attempts), else_=jobs.c.attempts + 1
+            ),
+            updated_at=now,
+        )
+        .returning(
+            jobs.c.id,
+            jobs.c.connection_id,
+            jobs.c.kind,
+            jobs.c.key,
+            jobs.c.attempts,
+            jobs.c.pending,
+            jobs.c.pending_since,
+            jobs.c.force,
+            jobs.c.created_at,
+        )
+    ).all()
+    claimed = [
+        ClaimedJob(
+            r.id,
+            r.connection_id,
+            JobKind(r.kind),
+            r.key,
+            r.attempts,
+            r.pending,
+            r.pending_since,
+            bool(r.force),
+            r.created_at,
+        )
+        for r in rows
+    ]
+    return sorted(claimed, key=lambda j: j.id)
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the earliest job that is not due yet becomes due."""
+    found: datetime | None = conn.execute(
+        select(func.min(jobs.c.not_before)).where(jobs.c.state.in_([*_OPEN, S.WAITING.value]))
+    ).scalar()
+    return found
+
+
+def claimable_count(conn: Connection) -> int:
+    """How many jobs are not finished (queued, in flight or waiting)."""
+    unfinished = [*_OPEN, S.WAITING.value, S.PROCESSING.value]
+    return int(
+        conn.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.state.in_(unfinished))
+        ).scalar_one()
+    )
+
+
+def _reopen(conn: Connection, job_id: int, values: dict[str, Any]) -> None:
+    """Put a started job back in the queue as failed; when a newer job of its key is already
+    queued, that one carries on (with this one's attempts and backoff) and this one is
+    skipped as superseded."""
+    row = conn.execute(
+        select(jobs.c.connection_id, jobs.c.kind, jobs.c.key, jobs.c.attempts).where(
+            jobs.c.id == job_id, jobs.c.state == S.PROCESSING.value
+        )
+    ).first()
+    if row is None:
+        return  # no longer this worker's (its lease ran out and it was taken again)
+    open_key = f"{row.kind}:{row.key}"[:300]
+    newer = conn.execute(
+        update(jobs)
+        .where(
+            jobs.c.connection_id == row.connection_id,
+            jobs.c.open_key == open_key,
+            jobs.c.id != job_id,
+        )
+        .values(
+            attempts=func.max(jobs.c.attempts, row.attempts)
+            if conn.dialect.name == "sqlite"
+            else func.greatest(jobs.c.attempts, row.attempts),
+            not_before=values["not_before"],
+            last_error=values.get("last_error"),
+        )
+        .returning(jobs.c.id)
+    ).first()
+    if newer is not None:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                state=S.SKIPPED.value,
+                lease_until=None,
+                finished_at=values["updated_at"],
+                updated_at=values["updated_at"],
+                last_error=f"superseded by job {newer.id}: {values.get('last_error') or ''}",
+            )
+        )
+        return
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(state=S.FAILED.value, open_key=open_key, lease_until=None, **values)
+    )
+
+
+def record_outcomes(conn: Connection, outcomes: Sequence[Outcome]) -> None:
+    """Write what became of delivered jobs (one statement per outcome kind where possible)."""
+    now = utcnow()
+    done = [o.job_id for o in outcomes if o.state == S.DONE]
+    if done:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(done), jobs.c.state == S.PROCESSING.value)
+            .values(
+                state=S.DONE.value,
+                lease_until=None,
+                pending=None,
+                last_error=None,
+                finished_at=now,
+                updated_at=now,
+            )
+        )
+    for outcome in outcomes:
+        if outcome.state == S.DONE:
+            continue
+        if outcome.state == S.FAILED:
+            _reopen(
+                conn,
+                outcome.job_id,
+                {
+                    "not_before": outcome.not_before or now,
+                    "last_error": outcome.error,
+                    "updated_at": now,
+                },
+            )
+            continue
+        values: dict[str, Any] = {
+            "state": outcome.state.value,
+            "lease_until": None,
+            "updated_at": now,
+            "last_error": outcome.error,
+        }
+        if outcome.state == S.WAITING:
+            values.update(
+                pending=outcome.pending,
+                pending_since=func.coalesce(jobs.c.pending_since, now),
+                not_before=outcome.not_before or now,
+            )
+        else:
+            values["finished_at"] = now
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == outcome.job_id, jobs.c.state == S.PROCESSING.value)
+            .values(**values)
+        )
+
+
+def renew_leases(conn: Connection, job_ids: Sequence[int], lease_seconds: float) -> None:
+    """Extend the lease of jobs a live worker still holds."""
+    if job_ids:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(list(job_ids)), jobs.c.state == S.PROCESSING.value)
+            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        )
+
+
+def recover_expired(conn: Connection) -> int:
+    """Jobs whose worker died mid-delivery (lease run out) go back to the queue; those that
+    were only checking a confirmation go back to waiting."""
+    now = utcnow()
+    query = select(jobs.c.id, jobs.c.pending).where(
+        jobs.c.state == S.PROCESSING.value, jobs.c.lease_until < now
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query.limit(1000)).all()
+    for row in rows:
+        if row.pending:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == row.id)
+                .values(state=S.WAITING.value, lease_until=None, updated_at=now)
+            )
+        else:
+            _reopen(
+                conn,
+                row.id,
+                {
+                    "not_before": now,
+                    "last_error": "the worker holding it stopped",
+                    "updated_at": now,
+                },
+            )
+    return len(rows)

@@ -1,0 +1,76 @@
+"""What people ask of a connection outside the worker loop: test it, preview its mapping,
+reconcile it now. Each call through the connection's client is logged like any other."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from channelhub.connectors.base import DeliveryError
+from channelhub.core.database import Database
+from channelhub.sync import values
+from channelhub.sync.connections import load_connection
+from channelhub.sync.delivery import ConnectionRuntime
+from channelhub.sync.messages import CallContext, current_call, write_messages
+from channelhub.sync.reconcile import ReconcileReport, reconcile
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    detail: str
+
+
+@asynccontextmanager
+async def _runtime(db: Database, code: str) -> AsyncIterator[ConnectionRuntime]:
+    record = await asyncio.to_thread(load_connection, db, code)
+    runtime = ConnectionRuntime.open(record, concurrency=2)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+        entries = runtime.buffer.take()
+
+        def write() -> None:
+            with db.transaction() as conn:
+                write_messages(conn, entries)
+
+        await asyncio.to_thread(write)
+
+
+async def check_connection(db: Database, code: str) -> ConnectionCheck:
+    """Call the platform with the connection's credentials: what they reach, or why not."""
+    async with _runtime(db, code) as runtime:
+        token = current_call.set(CallContext("test", (), 1))
+        try:
+            detail = await runtime.connector.test_connection()
+        except DeliveryError as error:
+            runtime.buffer.add(status="test failed", error=runtime.buffer.redact(str(error)))
+            return ConnectionCheck(False, runtime.buffer.redact(error.message))
+        finally:
+            current_call.reset(token)
+        return ConnectionCheck(True, runtime.buffer.redact(detail))
+
+
+def preview(db: Database, code: str, sku: str) -> dict[str, Any]:
+    """The listing the connection's mapping makes of one product (nothing is sent)."""
+    record = load_connection(db, code)
+    listing = values.listing_of(db, record, sku)
+    shown = asdict(listing)
+    shown["images"] = list(listing.images)
+    shown["options"] = dict(listing.options)
+    shown["attributes"] = dict(listing.attributes)
+    return shown
+
+
+async def reconcile_now(db: Database, code: str) -> ReconcileReport:
+    """Read the channel's stock and prices back now and queue corrections for any drift."""
+    async with _runtime(db, code) as runtime:
+        token = current_call.set(CallContext("reconcile", (), 1))
+        try:
+            return await reconcile(db, runtime.record, runtime.connector)
+        finally:
+            current_call.reset(token)
