@@ -4,6 +4,7 @@ that a repeat, a replay or a coalesced job sends the truth of now."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from channelhub.catalog.browse import get_product
@@ -72,10 +73,13 @@ def listing_of(db: Database, record: ConnectionRecord, sku: str) -> Listing:
 
 
 def listings(db: Database, record: ConnectionRecord, skus: Sequence[str]) -> Values:
+    """Each SKU's listing, with its effective price on the channel attached (platforms such
+    as bol.com cannot create an offer without one)."""
+    prices = channel_prices(db, record, skus)
     found: Values = {}
     for sku in skus:
         try:
-            found[sku] = listing_of(db, record, sku)
+            found[sku] = replace(listing_of(db, record, sku), price=prices.get(sku))
         except NotFound:
             continue
     return found

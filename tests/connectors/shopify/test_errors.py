@@ -260,5 +260,5 @@ def test_an_item_not_stocked_at_the_location_says_what_to_do() -> None:
 
 def test_unknown_skus_are_a_permanent_error_naming_them() -> None:
     handler, _ = scripted({"data": {"productVariants": {"nodes": []}}})
-    with pytest.raises(PermanentError, match=r"push their listings first\): NOPE"):
+    with pytest.raises(TransientError, match=r"push their listings first\): NOPE"):
         connector_call(handler, lambda c: c.push_stock([StockLevel("NOPE", 1)]))

@@ -45,7 +45,7 @@ from channelhub.connectors.bol.mapping import Offer, OfferTerms
 
 PENDING_PREFIX = "process-status:"
 # How long the engine should wait before retrying a value whose offer does not exist yet.
-WAIT_FOR_OFFER_SECONDS = 30.0
+WAIT_FOR_OFFER_SECONDS = 5.0
 _PAGE_SIZE = 100  # the largest page GET /retailer/offers serves
 _BULK_READ_THRESHOLD = 50  # above this many SKUs, reading every page is cheaper than one each
 

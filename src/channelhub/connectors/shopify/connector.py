@@ -214,9 +214,12 @@ class ShopifyConnector(Connector):
             await self._find(missing)
         absent = [sku for sku in skus if sku not in self._refs]
         if absent:
-            raise PermanentError(
+            # Retryable: the listing may be on its way in a parallel job; the engine gives up
+            # (dead letter, with this message) if it never arrives.
+            raise TransientError(
                 "no Shopify variant has these SKUs (push their listings first): "
-                + ", ".join(sorted(set(absent)))
+                + ", ".join(sorted(set(absent))),
+                retry_after=2.0,
             )
         return {sku: self._refs[sku] for sku in skus}
 
