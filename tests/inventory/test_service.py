@@ -124,3 +124,14 @@ def test_a_negative_adjustment_is_applied_and_flagged(db: Database) -> None:
     assert [(a.kind, a.sku, a.quantity) for a in alerts] == [("negative_stock", "GHOST-1", -2)]
     service.resolve_alert(db, alerts[0].id)
     assert service.list_alerts(db) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["sku,location\rquantity\nA,wh,1\n", 'sku,location,quantity\n"A,wh,1\n', "\x00"]
+)
+def test_an_unreadable_stock_file_is_invalid_input_not_a_crash(text: str) -> None:
+    from channelhub.core.errors import InvalidInput
+    from channelhub.inventory.service import parse_stock_csv
+
+    with pytest.raises(InvalidInput):
+        parse_stock_csv(text)

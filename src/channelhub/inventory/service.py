@@ -574,7 +574,14 @@ def _negative_rows(conn: Connection, row_ids: list[int]) -> list[tuple[str, int 
 
 def parse_stock_csv(text: str) -> list[StockChange]:
     """Rows of ``sku,location,quantity[,pool][,reason]`` (a header line is required)."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_stock_csv(text)
+    except csv.Error as error:
+        raise InvalidInput(f"the stock file is not readable CSV: {error}") from None
+
+
+def _parse_stock_csv(text: str) -> list[StockChange]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     needed = {"sku", "location", "quantity"}
     if reader.fieldnames is None or not needed <= {f.strip() for f in reader.fieldnames}:
         raise InvalidInput("a stock file needs the columns sku, location and quantity")
