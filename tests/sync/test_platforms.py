@@ -10,6 +10,7 @@ from channelhub.api.app import create_app as hub_app
 from channelhub.catalog.products import ProductInput, ValueInput
 from channelhub.core.database import Database
 from channelhub.inventory.service import available
+from channelhub.orders.fulfilment import ship
 from channelhub.orders.service import OrderView, get_order, list_orders
 from channelhub.pricing import service as pricing
 from channelhub.pricing.prices import PriceInput, save_prices
@@ -60,7 +61,7 @@ def test_shopify_round_trip_through_the_engine(world: Database) -> None:
                     "client_secret": state.client_secret,
                     "endpoint": shop_url,
                 },
-                subscriptions=(JobKind.LISTINGS, JobKind.STOCK, JobKind.PRICES, JobKind.ORDERS),
+                subscriptions=tuple(JobKind),
             ),
         )
         drain(db, timeout=60)
@@ -92,6 +93,12 @@ def test_shopify_round_trip_through_the_engine(world: Database) -> None:
         assert atp(db, "web")["MUG-1"] == hub_atp["MUG-1"] - 2
         assert state.available("MUG-1") == atp(db, "web")["MUG-1"]
 
+        ship(db, orders[0].id, "test", tracking="3S123")
+        drain(db, timeout=60)
+        [fulfillment] = [f for f in state.fulfillments.values() if f.order_id == order.id]
+        assert fulfillment.tracking_number == "3S123"
+        assert sum(quantity for _line, quantity in fulfillment.lines) == 2
+
 
 def test_bol_round_trip_through_the_engine(world: Database) -> None:
     db = world
@@ -112,7 +119,7 @@ def test_bol_round_trip_through_the_engine(world: Database) -> None:
                     "api_url": bol_url,
                     "login_url": bol_url,
                 },
-                subscriptions=(JobKind.LISTINGS, JobKind.STOCK, JobKind.PRICES, JobKind.ORDERS),
+                subscriptions=tuple(JobKind),
                 poll_seconds=1,
             ),
         )
@@ -132,6 +139,12 @@ def test_bol_round_trip_through_the_engine(world: Database) -> None:
             orders, _ = list_orders(db, channel="bol")
             time.sleep(0.2)
         assert len(orders) == 1
-        assert [line.sku for line in get_order(db, orders[0].id).lines] == ["MUG-1"]
+        [line] = get_order(db, orders[0].id).lines
+        assert line.sku == "MUG-1" and line.external_line_id  # bol.com's order item id
         drain(db, timeout=60)
         assert offers["MUG-1"]["stock"]["amount"] == atp(db, "bol")["MUG-1"] == hub_atp["MUG-1"] - 1
+
+        ship(db, orders[0].id, "test", tracking="3S999")
+        drain(db, timeout=60)
+        [shipment] = state.shipments
+        assert line.external_line_id in str(shipment)

@@ -71,6 +71,9 @@ class LineIn(BaseModel):
     unit_price: Money
     discount: Money = Decimal(0)
     tax: Money = Decimal(0)
+    external_line_id: Annotated[Text, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="the channel's own id of the line"
+    )
 
 
 class OrderIn(BaseModel):
@@ -96,7 +99,14 @@ class OrderIn(BaseModel):
             external_id=self.external_id,
             currency=self.currency,
             lines=tuple(
-                LineInput(line.sku, line.quantity, line.unit_price, line.discount, line.tax)
+                LineInput(
+                    line.sku,
+                    line.quantity,
+                    line.unit_price,
+                    line.discount,
+                    line.tax,
+                    line.external_line_id,
+                )
                 for line in self.lines
             ),
             customer=Customer(**self.customer.model_dump()),
@@ -160,6 +170,7 @@ class LineOut(BaseModel):
     shipped: int
     returned: int
     cancelled: int
+    external_line_id: str | None = None
 
 
 class ReservationOut(BaseModel):

@@ -102,6 +102,8 @@ class LineInput:
     unit_price: Decimal
     discount: Decimal = Decimal(0)  # for the whole line
     tax: Decimal = Decimal(0)  # for the whole line
+    #: The channel's own id of the line, which shipments and cancellations must name.
+    external_line_id: str | None = None
 
 
 @dataclass(frozen=True)

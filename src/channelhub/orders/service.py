@@ -354,6 +354,7 @@ def _insert_lines(conn: Connection, orders: Sequence[tuple[int, OrderInput]]) ->
             "shipped": 0,
             "returned": 0,
             "cancelled": 0,
+            "external_line_id": line.external_line_id,
         }
         for order_id, order in orders
         for i, line in enumerate(order.lines)
@@ -487,6 +488,7 @@ class LineView:
     shipped: int
     returned: int
     cancelled: int
+    external_line_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -587,7 +589,7 @@ def _load(conn: Connection, order_id: int, lock: bool = False) -> OrderView:
         LineView(
             r.id, r.line_no, r.sku, r.quantity, from_minor(r.unit_price_minor, cur),
             from_minor(r.discount_minor, cur), from_minor(r.tax_minor, cur),
-            r.shipped, r.returned, r.cancelled,
+            r.shipped, r.returned, r.cancelled, r.external_line_id,
         )
         for r in conn.execute(
             select(store.order_lines).where(ol.order_id == order_id).order_by(ol.line_no)

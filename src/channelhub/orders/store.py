@@ -61,6 +61,7 @@ order_lines = Table(
     Column("shipped", Integer, nullable=False),
     Column("returned", Integer, nullable=False),
     Column("cancelled", Integer, nullable=False),
+    Column("external_line_id", String(100), nullable=True),
     UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line_no"),
 )
 

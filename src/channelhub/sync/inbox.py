@@ -140,7 +140,14 @@ def order_input(channel: str, order: ChannelOrder) -> OrderInput:
         external_id=order.external_id,
         currency=order.currency,
         lines=tuple(
-            LineInput(line.sku, line.quantity, line.unit_price, line.discount, line.tax)
+            LineInput(
+                line.sku,
+                line.quantity,
+                line.unit_price,
+                line.discount,
+                line.tax,
+                line.external_line_id,
+            )
             for line in order.lines
         ),
         customer=Customer(

@@ -87,7 +87,7 @@ def listings(db: Database, record: ConnectionRecord, skus: Sequence[str]) -> Val
 
 def order_updates(db: Database, record: ConnectionRecord, external_ids: Sequence[str]) -> Values:
     """A Fulfilment for shipped orders, a Cancellation for cancelled ones; nothing otherwise.
-    The channel's own line ids are not kept by the hub yet: lines are named by line number."""
+    Lines are named by the channel's own line ids, kept since the order came in."""
     found: Values = {}
     for external_id in external_ids:
         try:
@@ -99,17 +99,20 @@ def order_updates(db: Database, record: ConnectionRecord, external_ids: Sequence
             found[external_id] = Fulfilment(
                 external_id,
                 tuple(
-                    FulfilmentLine(str(line.line_no), line.sku, line.shipped)
+                    FulfilmentLine(
+                        line.external_line_id or str(line.line_no), line.sku, line.shipped
+                    )
                     for line in order.lines
                     if line.shipped
                 ),
-                carrier=last.get("carrier"),
-                tracking_number=last.get("tracking_number"),
-                tracking_url=last.get("tracking_url"),
+                # A shipment records one tracking code (orders.fulfilment.ship).
+                tracking_number=last.get("tracking") or None,
             )
         elif order.status == OrderStatus.CANCELLED:
             found[external_id] = Cancellation(
-                external_id, tuple(str(line.line_no) for line in order.lines), "cancelled"
+                external_id,
+                tuple(line.external_line_id or str(line.line_no) for line in order.lines),
+                "cancelled",
             )
     return found
 

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("shipped", sa.Integer(), nullable=False),
         sa.Column("returned", sa.Integer(), nullable=False),
         sa.Column("cancelled", sa.Integer(), nullable=False),
+        sa.Column("external_line_id", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(
             ["order_id"],
             ["orders.id"],
