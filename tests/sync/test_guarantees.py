@@ -248,3 +248,20 @@ def test_a_commit_wakes_the_worker_at_once(world: Database, receiver: Receiver) 
         return took
 
     assert asyncio.run(scenario()) < 1.0
+
+
+def test_a_connection_added_later_gets_everything_with_push(
+    world: Database, receiver: Receiver
+) -> None:
+    from channelhub.inventory.service import available
+    from channelhub.sync.operations import push_everything
+    from tests.inventory.factories import stock as receive
+
+    receive(world, "wh", MUG_1=4, MUG_2=2)
+    drain(world)  # the dispatcher moves past these events: nobody was connected yet
+    connect(world, receiver, kinds=(JobKind.STOCK,))
+    drain(world)
+    assert receiver.state.stock == {}
+    assert push_everything(world, "web-hook") == 3
+    drain(world)
+    assert receiver.state.stock == available(world, "web", ["MUG-1", "MUG-2", "MUG-3"])

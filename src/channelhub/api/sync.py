@@ -219,6 +219,24 @@ async def reconcile_connection(
     )
 
 
+class PushOut(BaseModel):
+    connection: str
+    queued: int
+
+
+@router.post(
+    "/api/v1/connections/{code}/push",
+    response_model=PushOut,
+    tags=["sync"],
+    responses={**AUTHENTICATED, **errors(404, 422)},
+)
+def push_connection(
+    code: ConnectionCode, _: ApiKey = Admin, db: Database = Depends(get_db)
+) -> PushOut:
+    """Queue every product's listing, stock and price for this connection (its first sync)."""
+    return PushOut(connection=code, queued=operations.push_everything(db, code))
+
+
 # --- jobs and the log ---------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -276,3 +277,21 @@ def product_history(db: Database, sku: str, limit: int = 200) -> list[Change]:
             Change(product.created_at, product.created_by, "created", {"created": [None, sku]})
         )
     return changes
+
+
+def iter_sellable_skus(db: Database, batch_size: int = 5000) -> Iterator[list[str]]:
+    """Every sellable SKU (simple products and variants), in batches, in id order."""
+    products = store.products
+    after = 0
+    while True:
+        with db.read() as conn:
+            rows = conn.execute(
+                select(products.c.id, products.c.sku)
+                .where(products.c.id > after, products.c.kind != ProductKind.MODEL.value)
+                .order_by(products.c.id)
+                .limit(batch_size)
+            ).all()
+        if not rows:
+            return
+        yield [r.sku for r in rows]
+        after = rows[-1].id

@@ -203,6 +203,18 @@ def sync_reconcile(code: str) -> None:
     )
 
 
+@sync_app.command("push")
+@handle_errors
+def sync_push(
+    code: str,
+    kind: list[JobKind] = typer.Option([], "--kind", help="listings, stock or prices; repeatable"),
+) -> None:
+    """Queue every product's listing, stock and price for a connection (its first sync)."""
+    with errors.status("queueing every product for the connection..."):
+        queued = operations.push_everything(database(), code, kind or None)
+    console.print(f"{code}: {queued} jobs queued; the worker sends them")
+
+
 def worker(
     batch: int = typer.Option(1000, help="jobs claimed per step"),
     concurrency: int = typer.Option(4, help="calls in flight per connection"),

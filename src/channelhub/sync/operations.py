@@ -4,17 +4,21 @@ reconcile it now. Each call through the connection's client is logged like any o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from channelhub.catalog.browse import iter_sellable_skus
 from channelhub.connectors.base import DeliveryError
 from channelhub.core.database import Database
+from channelhub.core.errors import InvalidInput
 from channelhub.sync import values
 from channelhub.sync.connections import load_connection
 from channelhub.sync.delivery import ConnectionRuntime
+from channelhub.sync.jobs import Enqueue, enqueue
 from channelhub.sync.messages import CallContext, current_call, write_messages
+from channelhub.sync.model import JobKind
 from channelhub.sync.reconcile import ReconcileReport, reconcile
 
 
@@ -74,3 +78,25 @@ async def reconcile_now(db: Database, code: str) -> ReconcileReport:
             return await reconcile(db, runtime.record, runtime.connector)
         finally:
             current_call.reset(token)
+
+
+PUSHABLE = (JobKind.LISTINGS, JobKind.STOCK, JobKind.PRICES)
+
+
+def push_everything(db: Database, code: str, kinds: Sequence[JobKind] | None = None) -> int:
+    """Queue every sellable SKU's listing, stock and price (those the connection subscribes
+    to) for a connection: the first sync of a channel connected after its products existed.
+    Returns how many jobs were queued; open jobs of the same keys absorb them."""
+    record = load_connection(db, code)
+    wanted = [k for k in (kinds or PUSHABLE) if k in PUSHABLE and k in record.subscriptions]
+    if not wanted:
+        raise InvalidInput(
+            f"connection {code} subscribes to none of {', '.join(k.value for k in PUSHABLE)}"
+        )
+    queued = 0
+    for skus in iter_sellable_skus(db):
+        with db.transaction() as conn:
+            queued += enqueue(
+                conn, (Enqueue(record.id, kind, sku) for kind in wanted for sku in skus)
+            )
+    return queued
