@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -15,9 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from channelhub.core.database import JsonType, UtcDateTime, metadata
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata
 
 locales = Table(
     "locales",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DataError
@@ -32,6 +32,9 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: A 64-bit key on PostgreSQL; plain INTEGER on SQLite, the only type it auto-increments.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 #: JSON stored as JSONB on PostgreSQL and as text on SQLite.
 JsonType = JSON().with_variant(JSONB(), "postgresql")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+from sqlalchemy import Column, Index, String, Table
 from sqlalchemy.engine import Connection
 
-from channelhub.core.database import JsonType, UtcDateTime, metadata, utcnow
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata, utcnow
 
 outbox = Table(
     "outbox",
     metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("topic", String(100), nullable=False),
     Column("key", String(255), nullable=False),
     Column("payload", JsonType, nullable=False),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -31,9 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from channelhub.core.bulk import insert_rows
-from channelhub.core.database import JsonType, UtcDateTime, metadata, utcnow
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata, utcnow
 
 locations = Table(
     "locations",

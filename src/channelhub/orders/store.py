@@ -16,9 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from channelhub.core.database import JsonType, UtcDateTime, metadata
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata
 
 orders = Table(
     "orders",

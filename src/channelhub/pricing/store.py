@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from channelhub.catalog import store as catalog
-from channelhub.core.database import JsonType, UtcDateTime, metadata
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata
 from channelhub.pricing.model import (
     ParityRule,
     PriceEntry,
@@ -45,7 +45,6 @@ from channelhub.pricing.model import (
 #: The catalog's channels, read-only: price lists and parity rules name channels by code.
 channels = catalog.channels
 
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 #: Lookups by SKU go in chunks of this many, to stay below every driver's parameter limit.
 CHUNK = 500
 

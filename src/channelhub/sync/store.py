@@ -17,9 +17,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from channelhub.core.database import JsonType, UtcDateTime, metadata
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata
 
-_Id = BigInteger().with_variant(Integer(), "sqlite")
+_Id = BigId
 
 connections = Table(
     "sync_connections",
