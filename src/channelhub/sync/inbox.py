@@ -1,6 +1,7 @@
 """The inbox: platform webhooks verified on the raw body and stored once (deduplicated), then
 applied by the worker through the hub's services, one message at a time; and order polling
-with a persisted cursor for channels without webhooks."""
+with a persisted cursor for channels without webhooks. An order webhook without the order (a
+reference, as bol.com sends) makes the connection's order poll due at once."""
 
 from __future__ import annotations
 
@@ -94,21 +95,27 @@ def receive_webhook(db: Database, code: str, headers: Mapping[str, str], body: b
     kept_headers = {k.lower(): v for k, v in headers.items() if len(v) < 2000}
     with db.transaction() as conn:
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stored = conn.execute(
-            insert(inbox)
-            .values(
-                connection_id=record.id,
-                dedupe_key=dedupe[:255],
-                topic=message.topic[:100],
-                entity=(message.entity or "")[:255] or None,
-                body=text,
-                headers=kept_headers,
-                state="new",
-                attempts=0,
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[inbox.c.connection_id, inbox.c.dedupe_key])
-        ).rowcount
+        stored = (
+            conn.execute(
+                insert(inbox)
+                .values(
+                    connection_id=record.id,
+                    dedupe_key=dedupe[:255],
+                    topic=message.topic[:100],
+                    entity=(message.entity or "")[:255] or None,
+                    body=text,
+                    headers=kept_headers,
+                    state="new",
+                    attempts=0,
+                    received_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[inbox.c.connection_id, inbox.c.dedupe_key])
+                # RETURNING, not rowcount: psycopg reports -1 rows for a skipped insert that
+                # SQLAlchemy gave an implicit RETURNING, which read as "stored" on PostgreSQL.
+                .returning(inbox.c.id)
+            ).first()
+            is not None
+        )
         write_messages(
             conn,
             [
@@ -180,6 +187,9 @@ def _address(address: Any) -> PostalAddress:
 
 
 def _apply(db: Database, record: ConnectionRecord, message: WebhookMessage) -> None:
+    if message.order is None and message.topic == "orders":
+        poll_now(db, record)
+        return
     if message.order is not None:
         result = import_order(db, order_input(record.channel, message.order), actor=record.code)
         if result.outcome == "rejected":
@@ -241,6 +251,24 @@ def apply_inbox(db: Database, limit: int = 50) -> int:
                 )
             )
     return len(claimed)
+
+
+def poll_now(db: Database, record: ConnectionRecord) -> None:
+    """Make the connection's order poll due now: an order notification that carries only a
+    reference (bol.com) is followed by a poll, not by the schedule."""
+    if not record.poll_seconds:
+        log.warning("order notification on %s, which has no poll interval to fetch it", record.code)
+        return
+    now = utcnow()
+    with db.transaction() as conn:
+        conn.execute(
+            update(connections)
+            .where(
+                connections.c.id == record.id,
+                or_(connections.c.next_poll_at.is_(None), connections.c.next_poll_at > now),
+            )
+            .values(next_poll_at=now)
+        )
 
 
 def claim_poll(db: Database, record: ConnectionRecord) -> str | bool | None:

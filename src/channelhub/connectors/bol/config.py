@@ -28,3 +28,9 @@ class BolConfig(ConnectorConfig):
     # The order list is the scarcest budget bol.com grants (25 requests a minute in its
     # published limits), so one poll reads one page.
     order_page_size: int = 50
+    # Push notifications (Retailer API v10 subscriptions): the hub's public webhook url for this
+    # connection, ``https://<hub>/api/v1/webhooks/<connection code>``. When set, "test
+    # connection" subscribes it to ORDER events and the signature keys are kept fresh; an ORDER
+    # notification makes the next order poll run at once. None: orders are only polled (a
+    # notification that arrives anyway is still verified and used).
+    push_url: str | None = Field(default=None, pattern=r"^https?://")

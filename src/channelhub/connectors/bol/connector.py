@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from channelhub.connectors.base import (
     ChannelPrice,
     Connector,
     ConnectorConfig,
+    DeliveryError,
     Fulfilment,
     Listing,
     OrderPage,
@@ -36,13 +38,15 @@ from channelhub.connectors.base import (
     RateLimit,
     StockLevel,
     TransientError,
+    WebhookMessage,
 )
-from channelhub.connectors.bol import mapping
+from channelhub.connectors.bol import mapping, push
 from channelhub.connectors.bol.auth import TokenSource
 from channelhub.connectors.bol.client import BolClient
 from channelhub.connectors.bol.config import BolConfig
 from channelhub.connectors.bol.mapping import Offer, OfferTerms
 
+log = logging.getLogger("channelhub.connectors.bol")
 PENDING_PREFIX = "process-status:"
 # How long the engine should wait before retrying a value whose offer does not exist yet.
 WAIT_FOR_OFFER_SECONDS = 5.0
@@ -61,6 +65,7 @@ class BolConnector(Connector):
             Capability.PUSH_STOCK,
             Capability.PUSH_PRICES,
             Capability.PULL_ORDERS,
+            Capability.RECEIVE_WEBHOOKS,
             Capability.PUSH_FULFILMENTS,
             Capability.PUSH_CANCELLATIONS,
             Capability.READ_STOCK,
@@ -113,7 +118,68 @@ class BolConnector(Connector):
         )
         count = len(response.json().get("offers", []))
         more = " or more" if count == 25 else ""
-        return f"bol.com retailer account reached: {count}{more} offers"
+        detail = f"bol.com retailer account reached: {count}{more} offers"
+        if self.settings.push_url:
+            subscription = await self.subscribe(self.settings.push_url)
+            await self.refresh_signature_keys(force=True)
+            detail += f"; ORDER push notifications to {self.settings.push_url} ({subscription})"
+        return detail
+
+    # --- push notifications (Retailer API v10 subscriptions) -----------------------------
+
+    async def subscribe(self, url: str) -> str:
+        """Make sure a WEBHOOK subscription sends ORDER events to ``url`` (idempotent: an
+        existing subscription of that url is reused, enabled and given ORDER if it lacks it)."""
+        response = await self.client.request("GET", "/retailer/subscriptions", version="v10")
+        for found in response.json().get("subscriptions", []):
+            if found.get("subscriptionType") != "WEBHOOK" or found.get("url") != url:
+                continue
+            resources = list(found.get("resources") or [])
+            if "ORDER" in resources and found.get("enabled", True) is not False:
+                return f"subscription {found['id']}"
+            body = {
+                "resources": sorted({*resources, "ORDER"} - {"TEST"}),
+                "url": url,
+                "subscriptionType": "WEBHOOK",
+                "enabled": True,
+            }
+            await self.client.request(
+                "PUT", f"/retailer/subscriptions/{found['id']}", version="v10", json=body
+            )
+            return f"subscription {found['id']} updated"
+        body = {"resources": ["ORDER"], "url": url, "subscriptionType": "WEBHOOK", "enabled": True}
+        created = await self.client.request(
+            "POST", "/retailer/subscriptions", version="v10", json=body
+        )
+        entity = created.json().get("entityId")
+        return f"subscription {entity} created" if entity else "subscription requested"
+
+    async def refresh_signature_keys(self, *, force: bool = False) -> None:
+        """Fetch bol.com's push signature keys into the process-wide cache ``verify_webhook``
+        reads (when stale, or ``force``)."""
+        if not force and not push.keys_stale(self.settings.api_url):
+            return
+        response = await self.client.request("GET", push.KEYS_PATH, version="v10")
+        push.store_keys(self.settings.api_url, push.load_keys(response.json()))
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        settings = self.settings
+
+        def fetch() -> Any:
+            return push.fetch_keys_blocking(
+                settings.api_url,
+                settings.login_url,
+                settings.client_id,
+                settings.client_secret.get_secret_value(),
+            )
+
+        return push.verify(settings.api_url, headers, body, fetch_blocking=fetch)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookMessage:
+        """bol.com sends a reference, never the order: ``order`` stays None and the engine
+        polls for it (an ORDER notification makes the connection's order poll due now)."""
+        note = push.parse(body)
+        return WebhookMessage(event_id=note.event_id, topic=note.topic, entity=note.resource_id)
 
     # --- offers --------------------------------------------------------------------------
 
@@ -260,6 +326,11 @@ class BolConnector(Connector):
 
     async def fetch_orders(self, cursor: str | None) -> OrderPage:
         """One page of open orders changed since the cursor's watermark, in full detail."""
+        if self.settings.push_url:
+            try:  # keep the push signature keys fresh (at most once an hour)
+                await self.refresh_signature_keys()
+            except DeliveryError as error:
+                log.warning("bol.com signature keys not refreshed: %s", error.message)
         state = _OrderCursor.parse(cursor)
         params = {
             "page": state.page,

@@ -2,5 +2,6 @@
 
 from channelhub.sandbox.bol.app import create_app
 from channelhub.sandbox.bol.state import BolState, Limit
+from channelhub.sandbox.bol.subscriptions import notify
 
-__all__ = ["BolState", "Limit", "create_app"]
+__all__ = ["BolState", "Limit", "create_app", "notify"]

@@ -2,7 +2,8 @@
 
 Contracts followed: Offers API v11 (11.3.0) for ``/retailer/offers*`` (synchronous: 201 with the
 offer id, PATCH and DELETE 204), Retailer API v10 for orders, shipments and cancellations (202 with
-a process status), Shared API v10 for ``/shared/process-status/{id}``, and login.bol.com's
+a process status), Retailer API v10 push notification subscriptions and their signature keys
+(``subscriptions.py``), Shared API v10 for ``/shared/process-status/{id}``, and login.bol.com's
 client-credentials token endpoint, served here at ``/token``. Every API answer carries
 ``x-ratelimit-limit/remaining/reset``; errors are bol.com's problem JSON with violations.
 """
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from channelhub.sandbox.bol import offers, orders
+from channelhub.sandbox.bol import offers, orders, subscriptions
 from channelhub.sandbox.bol.errors import V10, V11, problem
 from channelhub.sandbox.bol.state import BolState
 from channelhub.sandbox.faults import Faults
@@ -68,6 +69,55 @@ def create_app(state: BolState | None = None, faults: Faults | None = None) -> S
         route("/retailer/orders/{id}", "GET", "GET /retailer/orders/{id}", V10, orders.get_order),
         route("/retailer/shipments", "POST", "POST /retailer/shipments", V10, orders.ship),
         route(
+            "/retailer/subscriptions/signature-keys",
+            "GET",
+            "GET /retailer/subscriptions/signature-keys",
+            V10,
+            subscriptions.signature_keys,
+        ),
+        route(
+            "/retailer/subscriptions",
+            "GET",
+            "GET /retailer/subscriptions",
+            V10,
+            subscriptions.list_subscriptions,
+        ),
+        route(
+            "/retailer/subscriptions",
+            "POST",
+            "POST /retailer/subscriptions",
+            V10,
+            subscriptions.create_subscription,
+        ),
+        route(
+            "/retailer/subscriptions/test/{id}",
+            "POST",
+            "POST /retailer/subscriptions/test/{id}",
+            V10,
+            subscriptions.test_subscription,
+        ),
+        route(
+            "/retailer/subscriptions/{id}",
+            "GET",
+            "GET /retailer/subscriptions/{id}",
+            V10,
+            subscriptions.get_subscription,
+        ),
+        route(
+            "/retailer/subscriptions/{id}",
+            "PUT",
+            "PUT /retailer/subscriptions/{id}",
+            V10,
+            subscriptions.update_subscription,
+        ),
+        route(
+            "/retailer/subscriptions/{id}",
+            "DELETE",
+            "DELETE /retailer/subscriptions/{id}",
+            V10,
+            subscriptions.delete_subscription,
+        ),
+        route(
             "/shared/process-status/{id}",
             "GET",
             "GET /shared/process-status/{id}",
@@ -76,6 +126,7 @@ def create_app(state: BolState | None = None, faults: Faults | None = None) -> S
         ),
     ]
     app = Starlette(routes=routes)
+    state.signing_key  # noqa: B018  # the push notification key pair is made at start
     app.state.bol = state
     app.state.faults = faults
     return app
@@ -129,7 +180,8 @@ async def _guarded(
             media_type=media_type,
             instance=path,
         )
-    if request.method in ("POST", "PUT", "PATCH"):
+    if request.method in ("PUT", "PATCH") or (request.method == "POST" and await request.body()):
+        # A POST without a body (``/retailer/subscriptions/test/{id}``) names no media type.
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type != media_type:
             return problem(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from channelhub.sandbox.faults import TokenBucket
 
 TOKEN_LIFETIME_SECONDS = 299  # what login.bol.com grants
@@ -92,6 +94,11 @@ class BolState:
     processes: dict[str, ProcessStatus] = field(default_factory=dict)
     shipments: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) log
+    # Push notification subscriptions (Retailer API v10 /retailer/subscriptions), by id.
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    retailer_id: int = 1234567
+    signature_key_id: str = "0"
+    _signing_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -114,6 +121,20 @@ class BolState:
         """Make every issued token expired (tests of the 401 refresh path)."""
         for token in self.tokens:
             self.tokens[token] = 0.0
+
+    # --- push notification signatures ------------------------------------------------------
+
+    @property
+    def signing_key(self) -> rsa.RSAPrivateKey:
+        """The RSA key bol.com signs push notifications with (made once, at sandbox start)."""
+        if self._signing_key is None:
+            self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return self._signing_key
+
+    def rotate_signing_key(self) -> None:
+        """A new key under a new id (tests of key rotation and of stale key caches)."""
+        self._signing_key = None
+        self.signature_key_id = str(int(self.signature_key_id) + 1)
 
     # --- rate limits ----------------------------------------------------------------------
 

@@ -236,3 +236,59 @@ def cancellation_violations(body: Any) -> list[Violation]:
             }
         )
     return violations
+
+
+SUBSCRIPTION_RESOURCES = {
+    "PROCESS_STATUS",
+    "SHIPMENT",
+    "PRICE_STAR_BOUNDARY",
+    "COMPETING_OFFER",
+    "OFFER_FOR_SALE",
+    "OFFER_NOT_FOR_SALE",
+    "ORDER",
+}
+SUBSCRIPTION_TYPES = {"WEBHOOK", "GCP_PUBSUB", "AWS_SQS"}
+_SUBSCRIPTION_FIELDS = {"resources", "url", "subscriptionType", "enabled", "identity"}
+_LOOPBACK = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+
+
+def subscription_violations(body: Any) -> list[Violation]:
+    """v10 ``SubscriptionRequest``: resources, url and subscriptionType are required; a WEBHOOK
+    url must be https (bol.com refuses plain http; the sandbox also allows loopback http so
+    tests can receive), an AWS_SQS subscription needs an ``identity`` (an AWS role ARN)."""
+    if not isinstance(body, dict):
+        return [{"name": "body", "reason": "Request body must be a JSON object."}]
+    violations = _unknown(body, _SUBSCRIPTION_FIELDS)
+    for name in ("resources", "url", "subscriptionType"):
+        if name not in body:
+            violations.append({"name": name, "reason": "Required field is missing."})
+    resources = body.get("resources")
+    if "resources" in body:
+        if not isinstance(resources, list) or not resources:
+            violations.append({"name": "resources", "reason": "Must be a non-empty array."})
+        else:
+            for resource in resources:
+                if resource not in SUBSCRIPTION_RESOURCES:
+                    violations.append(
+                        {"name": "resources", "reason": f"Invalid value '{resource}'."}
+                    )
+    kind = body.get("subscriptionType")
+    if "subscriptionType" in body and kind not in SUBSCRIPTION_TYPES:
+        violations.append({"name": "subscriptionType", "reason": f"Invalid value '{kind}'."})
+    url = body.get("url")
+    if "url" in body:
+        if not isinstance(url, str) or not url:
+            violations.append({"name": "url", "reason": "Must be a non-empty string."})
+        elif kind == "WEBHOOK" and not (url.startswith("https://") or url.startswith(_LOOPBACK)):
+            violations.append({"name": "url", "reason": "A webhook url must use https."})
+    enabled = body.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        violations.append({"name": "enabled", "reason": "Must be a boolean."})
+    identity = body.get("identity")
+    if identity is not None and not isinstance(identity, str):
+        violations.append({"name": "identity", "reason": "Must be a string."})
+    if kind == "AWS_SQS" and not (isinstance(identity, str) and identity.startswith("arn:aws:")):
+        violations.append(
+            {"name": "identity", "reason": "AWS_SQS needs an identity in AWS ARN format."}
+        )
+    return violations
