@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, JsonValue
 from channelhub.api.deps import Reader, Writer, get_db
 from channelhub.api.inputs import JsonData, Text
 from channelhub.api.problems import AUTHENTICATED, errors
+from channelhub.api.reports import RejectionOut
 from channelhub.apikeys.service import ApiKey
 from channelhub.catalog import browse, exporting, importing, products, service
 from channelhub.catalog.model import (
@@ -426,13 +427,6 @@ class ProductOut(BaseModel):
 class ProductPageOut(BaseModel):
     items: list[ProductOut]
     next_cursor: str | None
-
-
-class RejectionOut(BaseModel):
-    line: int | None
-    sku: str | None
-    column: str | None
-    reason: str
 
 
 class SaveReportOut(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from channelhub.api.deps import Reader, Writer, get_db
 from channelhub.api.inputs import Text
 from channelhub.api.problems import AUTHENTICATED, errors
+from channelhub.api.reports import RejectionOut
 from channelhub.apikeys.service import ApiKey
 from channelhub.core.database import Database
 from channelhub.core.errors import InvalidInput, Problem
@@ -131,13 +132,6 @@ class PriceOut(BaseModel):
 class PricePageOut(BaseModel):
     items: list[PriceOut]
     next_cursor: str | None
-
-
-class RejectionOut(BaseModel):
-    line: int | None
-    sku: str | None
-    column: str | None
-    reason: str
 
 
 class SaveReportOut(BaseModel):
