@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from channelhub import __version__
 from channelhub.api import apikeys as apikeys_routes
 from channelhub.api import catalog as catalog_routes
+from channelhub.api import insight as insight_routes
 from channelhub.api import inventory as inventory_routes
 from channelhub.api import orders as orders_routes
 from channelhub.api import pricing as pricing_routes
@@ -91,6 +92,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(inventory_routes.router, prefix="/api/v1")
     app.include_router(orders_routes.router, prefix="/api/v1")
     app.include_router(pricing_routes.router, prefix="/api/v1")
+    app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
     install_openapi(app)
     return app

@@ -8,6 +8,7 @@ import typer
 
 from channelhub.apikeys import service as apikeys
 from channelhub.cli import catalog, pricing
+from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
 from channelhub.cli import sync as sync_cli
 from channelhub.cli.common import console, database, handle_errors
@@ -39,6 +40,7 @@ def main(
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(insight_cli.analytics_app, name="analytics")
 
 
 @db_app.command("upgrade")

@@ -4,6 +4,7 @@ from channelhub.apikeys import store as _apikeys  # noqa: F401
 from channelhub.catalog import store as _catalog  # noqa: F401
 from channelhub.core import events as _events  # noqa: F401
 from channelhub.core.database import metadata
+from channelhub.insight import store as _insight  # noqa: F401
 from channelhub.inventory import store as _inventory  # noqa: F401
 from channelhub.orders import store as _orders  # noqa: F401
 from channelhub.pricing import store as _pricing  # noqa: F401

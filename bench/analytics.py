@@ -1,0 +1,200 @@
+"""Dashboard queries over a year of orders of a mid-size retailer.
+
+Seeds N orders (default 1,000,000; two lines on average) spread over 365 days and 6 channels,
+10,000 SKUs with stock in 4 locations, written straight into the store with driver-level
+executemany; builds the rollups; then times each dashboard query as the API runs it. Prints
+one line per query and, last, one JSON object with every timing and ``slowest_s``.
+
+    python bench/analytics.py                       # SQLite, 1,000,000 orders
+    python bench/analytics.py --orders 200000 --database-url postgresql://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from sqlalchemy import text
+
+from channelhub.catalog import service as catalog
+from channelhub.catalog.model import ChannelKind, ChannelMode
+from channelhub.core.bulk import BulkInsert
+from channelhub.core.database import Database
+from channelhub.core.migrate import upgrade
+from channelhub.insight import analytics, rollup
+from channelhub.insight.analytics import Interval, Period
+from channelhub.inventory import service as inventory
+from channelhub.inventory import store as inventory_store
+from channelhub.inventory.model import Address, LocationKind
+from channelhub.orders import store as orders_store
+
+CHANNELS = [
+    ("web", ChannelKind.WEBSHOP),
+    ("app", ChannelKind.APP),
+    ("bol", ChannelKind.MARKETPLACE),
+    ("amazon", ChannelKind.MARKETPLACE),
+    ("pos_ams", ChannelKind.STORE),
+    ("pos_rtm", ChannelKind.STORE),
+]
+LOCATIONS = [
+    ("wh", LocationKind.WAREHOUSE),
+    ("wh2", LocationKind.WAREHOUSE),
+    ("ams", LocationKind.STORE),
+    ("rtm", LocationKind.STORE),
+]
+SKUS = 10_000
+END = date(2026, 10, 31)
+
+
+def seed(db: Database, count: int, rng: random.Random) -> None:
+    catalog.add_locale(db, "nl_NL")
+    for code, kind in CHANNELS:
+        catalog.save_channel(
+            db,
+            catalog.ChannelInput(code, code, kind, ChannelMode.INTEGRATED, ("nl_NL",), "EUR"),
+        )
+    for code, kind in LOCATIONS:
+        inventory.save_location(
+            db,
+            inventory.LocationInput(code, code, kind, Address("", "", "", "NL", None, None)),
+        )
+    for code, _ in CHANNELS:
+        links = ["ams"] if code == "pos_ams" else ["rtm"] if code == "pos_rtm" else ["wh", "wh2"]
+        inventory.link_channel(db, code, [inventory.ChannelLink(c) for c in links])
+    with db.read() as conn:
+        channel_ids = [
+            conn.execute(text("SELECT id FROM channels WHERE code = :c"), {"c": c}).scalar_one()
+            for c, _ in CHANNELS
+        ]
+        location_ids = [
+            conn.execute(text("SELECT id FROM locations WHERE code = :c"), {"c": c}).scalar_one()
+            for c, _ in LOCATIONS
+        ]
+    now = datetime.now(UTC)
+    with db.transaction() as conn:
+        levels = BulkInsert(
+            conn,
+            inventory_store.stock_levels,
+            ["sku", "location_id", "pool", "on_hand", "reserved", "safety", "updated_at"],
+        )
+        levels.run(
+            [
+                (f"SKU-{s:05d}", loc, "", rng.randint(0, 60), 0, 0, now)
+                for s in range(SKUS)
+                for loc in location_ids
+            ]
+        )
+    order_columns = [
+        "id", "channel_id", "external_id", "status", "delivery_method", "payment_status",
+        "currency", "total_minor", "refunded_minor", "customer", "billing_address",
+        "shipping_address", "notes", "fingerprint", "lines_fingerprint", "placed_at",
+        "created_at", "updated_at",
+    ]  # fmt: skip
+    line_columns = [
+        "order_id", "line_no", "sku", "quantity", "unit_price_minor", "discount_minor",
+        "tax_minor", "shipped", "returned", "cancelled", "external_line_id",
+    ]  # fmt: skip
+    start = datetime.combine(END - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
+    weights = [30, 15, 20, 15, 10, 10]
+    chunk = 20_000
+    for first in range(1, count + 1, chunk):
+        order_rows, line_rows = [], []
+        for oid in range(first, min(first + chunk, count + 1)):
+            channel = rng.choices(channel_ids, weights)[0]
+            placed = start + timedelta(seconds=rng.randrange(365 * 86400))
+            status = "cancelled" if rng.random() < 0.03 else "shipped"
+            total = 0
+            for line_no in range(1, rng.choice((1, 1, 2, 2, 3, 3)) + 1):
+                quantity = rng.choice((1, 1, 1, 2))
+                price = rng.randrange(500, 9000)
+                returned = 1 if rng.random() < 0.05 else 0
+                total += quantity * price
+                line_rows.append(
+                    (oid, line_no, f"SKU-{int(rng.paretovariate(1.2)) % SKUS:05d}", quantity,
+                     price, 0, 0, quantity, returned, 0, None)
+                )  # fmt: skip
+            order_rows.append(
+                (oid, channel, f"O{oid}", status, "ship", "paid", "EUR", total, 0, {}, {}, {}, {},
+                 "f", "f", placed, placed, placed)
+            )  # fmt: skip
+        with db.transaction() as conn:
+            BulkInsert(conn, orders_store.orders, order_columns).run(order_rows)
+            BulkInsert(conn, orders_store.order_lines, line_columns).run(line_rows)
+
+
+def timed(name: str, run: Callable[[], Any], timings: dict[str, float]) -> Any:
+    started = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - started
+    timings[name] = round(seconds, 4)
+    print(f"{name:<36} {seconds * 1000:9.1f} ms", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        url = args.database_url or f"sqlite:///{Path(scratch) / 'analytics.db'}"
+        db = Database(url)
+        upgrade(db)
+        rng = random.Random(args.seed)
+        started = time.perf_counter()
+        seed(db, args.orders, rng)
+        seed_s = time.perf_counter() - started
+        print(f"seeded {args.orders:,} orders in {seed_s:.1f} s", flush=True)
+        build: dict[str, float] = {}
+        timed("rollup: rebuild from orders", lambda: rollup.refresh(db, rebuild=True), build)
+        timed("rollup: refresh, nothing changed", lambda: rollup.refresh(db), build)
+        year = Period(END - timedelta(days=364), END)
+        month = Period(END - timedelta(days=29), END)
+        queries: dict[str, Callable[[Any], Any]] = {
+            "sales per channel, 30 days": lambda c: analytics.sales_by_channel(c, month),
+            "sales per channel, a year": lambda c: analytics.sales_by_channel(c, year),
+            "sales by day, a year": lambda c: analytics.sales_over_time(c, year, Interval.DAY),
+            "sales by week, a year": lambda c: analytics.sales_over_time(c, year, Interval.WEEK),
+            "sales by month, one channel": lambda c: analytics.sales_over_time(
+                c, year, Interval.MONTH, "web"
+            ),
+            "inventory health, 28 days": lambda c: analytics.inventory_health(c, END, 28),
+            "sync health": lambda c: analytics.sync_health(c),
+        }
+        timings: dict[str, float] = {}
+        for name, query in queries.items():
+
+            def run(query: Callable[[Any], Any] = query) -> Any:
+                with db.read() as conn:
+                    return query(conn)
+
+            timed(name, run, timings)
+        db.engine.dispose()
+    print(
+        json.dumps(
+            {
+                "orders": args.orders,
+                "database": "sqlite" if args.database_url is None else "postgresql",
+                "seed_s": round(seed_s, 1),
+                "rollup_rebuild_s": build["rollup: rebuild from orders"],
+                "queries_s": timings,
+                "audit_s": None,  # the channel-consistency audit is not built yet
+                "slowest_s": max(timings.values()),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

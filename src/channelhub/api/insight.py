@@ -1,0 +1,140 @@
+"""Analytics routes: sales per channel and over time, inventory health and sync health, as
+JSON or, with ``format=csv``, as CSV; the rollup refresh and unit costs for margins."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from channelhub.api.deps import Reader, Writer, get_db
+from channelhub.api.problems import AUTHENTICATED, errors
+from channelhub.apikeys.service import ApiKey
+from channelhub.core.database import Database
+from channelhub.insight import analytics, costs, rollup
+from channelhub.insight.analytics import (
+    ChannelSales,
+    ConnectionHealth,
+    Interval,
+    InventoryHealth,
+    Period,
+    SalesPoint,
+)
+
+router = APIRouter(prefix="/analytics", responses=AUTHENTICATED | errors(422), tags=["analytics"])
+
+#: Readers refresh the rollups first when they are older than this.
+MAX_AGE = timedelta(seconds=30)
+
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC)")]
+
+
+def _fresh(db: Database) -> Database:
+    rollup.refresh_if_stale(db, MAX_AGE)
+    return db
+
+
+def _period(start: date | None, end: date | None) -> Period:
+    return Period.parse(start.isoformat() if start else None, end.isoformat() if end else None)
+
+
+def _csv(rows: list[Any], name: str) -> Response:
+    return Response(
+        analytics.to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get("/sales", response_model=list[ChannelSales])
+def sales(
+    start: Day = None,
+    end: Day = None,
+    format: Format = "json",
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> Any:
+    """Revenue, orders, units, average order value, return rate and margin per channel."""
+    with _fresh(db).read() as conn:
+        rows = analytics.sales_by_channel(conn, _period(start, end))
+    return _csv(rows, "sales") if format == "csv" else rows
+
+
+@router.get("/sales/series", response_model=list[SalesPoint])
+def series(
+    start: Day = None,
+    end: Day = None,
+    interval: Interval = Interval.DAY,
+    channel: Annotated[str | None, Query(max_length=100)] = None,
+    format: Format = "json",
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> Any:
+    """Orders, units and revenue per day, week (from Monday) or month, per channel."""
+    with _fresh(db).read() as conn:
+        rows = analytics.sales_over_time(conn, _period(start, end), interval, channel)
+    return _csv(rows, "sales-series") if format == "csv" else rows
+
+
+@router.get("/inventory", response_model=InventoryHealth)
+def inventory(
+    as_of: Day = None,
+    window_days: Annotated[int, Query(ge=1, le=366)] = 28,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    slow_units: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> Any:
+    """Days of cover, stockouts and sell-through per channel, slow movers, and where stock
+    sits against where it sells."""
+    with _fresh(db).read() as conn:
+        return analytics.inventory_health(conn, as_of, window_days, limit, slow_units)
+
+
+@router.get("/sync", response_model=list[ConnectionHealth])
+def sync(format: Format = "json", db: Database = Depends(get_db), _: ApiKey = Reader) -> Any:
+    """Per connection: queued jobs and the lag of the oldest, failures, dead letters and the
+    deliveries of the last hour."""
+    with db.read() as conn:
+        rows = analytics.sync_health(conn)
+    return _csv(rows, "sync-health") if format == "csv" else rows
+
+
+class RefreshOut(BaseModel):
+    days: int
+    rebuilt: bool
+    seconds: float
+
+
+@router.post("/refresh", response_model=RefreshOut)
+def refresh(
+    rebuild: bool = False, db: Database = Depends(get_db), _: ApiKey = Writer
+) -> RefreshOut:
+    """Bring the sales rollups up to date now (``rebuild`` recomputes every day)."""
+    result = rollup.refresh(db, rebuild=rebuild)
+    return RefreshOut(days=result.days, rebuilt=result.rebuilt, seconds=result.seconds)
+
+
+class CostIn(BaseModel):
+    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    unit_cost: Annotated[Decimal, Field(ge=0, le=Decimal("1e12"))]
+
+
+class CostsOut(BaseModel):
+    saved: int
+
+
+@router.put("/costs", response_model=CostsOut)
+def put_costs(
+    body: Annotated[list[CostIn], Field(max_length=10_000)],
+    db: Database = Depends(get_db),
+    _: ApiKey = Writer,
+) -> CostsOut:
+    """Set unit costs (for margins). The days' margins follow on the next rebuild."""
+    saved = costs.save_costs(db, [(c.sku, c.currency, c.unit_cost) for c in body])
+    return CostsOut(saved=saved)

@@ -1,0 +1,461 @@
+"""The dashboard's figures: sales per channel and over time, inventory health, sync health.
+
+Sales figures read the daily rollups (see ``rollup``); stock and sync figures read the store
+directly. Money is returned in major units of the channel's currency as ``Decimal``. A period
+is a closed range of UTC days ``[start, end]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Connection
+
+from channelhub.catalog.store import channels
+from channelhub.core.database import utcnow
+from channelhub.core.errors import InvalidInput
+from channelhub.insight.store import sales_daily, sku_daily
+from channelhub.inventory.store import channel_locations, locations, stock_levels
+from channelhub.orders.service import from_minor
+from channelhub.sync.store import connections, jobs
+
+
+class Interval(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, default_days: int = 30) -> Period:
+        """A period from ISO dates; the last ``default_days`` days up to today by default."""
+        try:
+            last = date.fromisoformat(end) if end else utcnow().date()
+            first = date.fromisoformat(start) if start else last - timedelta(days=default_days - 1)
+        except ValueError as error:
+            raise InvalidInput(f"period: dates are YYYY-MM-DD ({error})") from None
+        if first > last:
+            raise InvalidInput(f"period: start {first} is after end {last}")
+        if (last - first).days > 3660:
+            raise InvalidInput("period: at most ten years at a time")
+        return cls(first, last)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class ChannelSales:
+    channel: str
+    name: str
+    mode: str
+    currency: str
+    orders: int
+    cancelled_orders: int
+    units: int
+    returned_units: int
+    revenue: Decimal
+    refunded: Decimal
+    net_revenue: Decimal
+    average_order_value: Decimal | None
+    return_rate: float | None  # returned units / units sold
+    margin: float | None  # (revenue - cost) / revenue over the units with a known cost
+    cost_coverage: float | None  # share of revenue whose units have a known cost
+
+
+@dataclass(frozen=True)
+class SalesPoint:
+    bucket: str  # YYYY-MM-DD (day, or the Monday of a week) or YYYY-MM
+    channel: str
+    currency: str
+    orders: int
+    units: int
+    revenue: Decimal
+
+
+def _money(minor: int, currency: str) -> Decimal:
+    return from_minor(int(minor), currency)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def sales_by_channel(conn: Connection, period: Period) -> list[ChannelSales]:
+    """One row per channel and currency over the period, channels without sales included."""
+    s = sales_daily
+    totals = (
+        select(
+            s.c.channel_id,
+            s.c.currency,
+            func.sum(s.c.orders).label("orders"),
+            func.sum(s.c.cancelled_orders).label("cancelled_orders"),
+            func.sum(s.c.units).label("units"),
+            func.sum(s.c.returned_units).label("returned_units"),
+            func.sum(s.c.revenue_minor).label("revenue"),
+            func.sum(s.c.refunded_minor).label("refunded"),
+            func.sum(s.c.cost_minor).label("cost"),
+            func.sum(s.c.costed_revenue_minor).label("costed_revenue"),
+        )
+        .where(s.c.day >= period.start.isoformat(), s.c.day <= period.end.isoformat())
+        .group_by(s.c.channel_id, s.c.currency)
+    )
+    by_channel: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(totals):
+        by_channel[row.channel_id].append(row)
+    result = []
+    for channel in conn.execute(select(channels).order_by(channels.c.code)):
+        for row in by_channel.get(channel.id) or [None]:
+            currency = row.currency if row is not None else channel.currency
+            orders = int(row.orders or 0) if row is not None else 0
+            units = int(row.units or 0) if row is not None else 0
+            revenue = int(row.revenue or 0) if row is not None else 0
+            refunded = int(row.refunded or 0) if row is not None else 0
+            returned = int(row.returned_units or 0) if row is not None else 0
+            cost = int(row.cost or 0) if row is not None else 0
+            costed = int(row.costed_revenue or 0) if row is not None else 0
+            result.append(
+                ChannelSales(
+                    channel=channel.code,
+                    name=channel.name,
+                    mode=channel.mode,
+                    currency=currency,
+                    orders=orders,
+                    cancelled_orders=int(row.cancelled_orders or 0) if row is not None else 0,
+                    units=units,
+                    returned_units=returned,
+                    revenue=_money(revenue, currency),
+                    refunded=_money(refunded, currency),
+                    net_revenue=_money(revenue - refunded, currency),
+                    average_order_value=(
+                        _money(round(revenue / orders), currency) if orders else None
+                    ),
+                    return_rate=_ratio(returned, units),
+                    margin=_ratio(costed - cost, costed),
+                    cost_coverage=_ratio(costed, revenue),
+                )
+            )
+    return result
+
+
+def bucket_of(day: str, interval: Interval) -> str:
+    if interval is Interval.DAY:
+        return day
+    if interval is Interval.MONTH:
+        return day[:7]
+    when = date.fromisoformat(day)
+    return (when - timedelta(days=when.weekday())).isoformat()
+
+
+def sales_over_time(
+    conn: Connection, period: Period, interval: Interval, channel: str | None = None
+) -> list[SalesPoint]:
+    """Orders, units and revenue per bucket and channel, oldest first."""
+    s = sales_daily
+    query = (
+        select(
+            s.c.day,
+            channels.c.code,
+            s.c.currency,
+            func.sum(s.c.orders),
+            func.sum(s.c.units),
+            func.sum(s.c.revenue_minor),
+        )
+        .join(channels, channels.c.id == s.c.channel_id)
+        .where(s.c.day >= period.start.isoformat(), s.c.day <= period.end.isoformat())
+        .group_by(s.c.day, channels.c.code, s.c.currency)
+    )
+    if channel is not None:
+        query = query.where(channels.c.code == channel)
+    buckets: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for day, code, currency, orders, units, revenue in conn.execute(query):
+        total = buckets[(bucket_of(day, interval), code, currency)]
+        total[0] += int(orders or 0)
+        total[1] += int(units or 0)
+        total[2] += int(revenue or 0)
+    return [
+        SalesPoint(bucket, code, currency, orders, units, _money(revenue, currency))
+        for (bucket, code, currency), (orders, units, revenue) in sorted(buckets.items())
+    ]
+
+
+@dataclass(frozen=True)
+class SkuHealth:
+    sku: str
+    on_hand: int
+    available: int
+    units_sold: int  # in the window, all channels
+    daily_rate: float
+    days_of_cover: float | None  # None: nothing sold in the window
+
+
+@dataclass(frozen=True)
+class ChannelStockHealth:
+    channel: str
+    skus_selling: int  # SKUs sold on the channel in the window
+    stockouts: int  # of those, how many the channel's locations cannot supply now
+    sell_through: float | None  # units sold / (units sold + units on hand in its locations)
+
+
+@dataclass(frozen=True)
+class LocationBalance:
+    location: str
+    kind: str
+    on_hand: int
+    stock_share: float | None
+    units_sold: int  # through channels that sell from this location first
+    sales_share: float | None
+
+
+@dataclass(frozen=True)
+class InventoryHealth:
+    window_days: int
+    channels: list[ChannelStockHealth]
+    low_cover: list[SkuHealth]  # selling SKUs with the fewest days of cover
+    slow_movers: list[SkuHealth]  # SKUs with stock that sold at most ``slow_units`` units
+    locations: list[LocationBalance]
+
+
+def inventory_health(
+    conn: Connection,
+    as_of: date | None = None,
+    window_days: int = 28,
+    limit: int = 20,
+    slow_units: int = 0,
+) -> InventoryHealth:
+    """Days of cover, stockouts and sell-through by channel, slow movers, and where stock sits
+    against where it sells, over the ``window_days`` before ``as_of`` (today by default)."""
+    if not 1 <= window_days <= 366:
+        raise InvalidInput("window_days: between 1 and 366")
+    last = as_of or utcnow().date()
+    first = (last - timedelta(days=window_days - 1)).isoformat()
+    in_window = and_(sku_daily.c.day >= first, sku_daily.c.day <= last.isoformat())
+    sold: dict[str, int] = {
+        sku: int(units)
+        for sku, units in conn.execute(
+            select(sku_daily.c.sku, func.sum(sku_daily.c.units))
+            .where(in_window)
+            .group_by(sku_daily.c.sku)
+        )
+    }
+    level = stock_levels
+    stock: dict[str, tuple[int, int]] = {
+        sku: (int(on_hand), int(free))
+        for sku, on_hand, free in conn.execute(
+            select(
+                level.c.sku,
+                func.sum(level.c.on_hand),
+                func.sum(level.c.on_hand - level.c.reserved - level.c.safety),
+            ).group_by(level.c.sku)
+        )
+    }
+    healths = []
+    for sku in set(sold) | set(stock):
+        on_hand, free = stock.get(sku, (0, 0))
+        units = sold.get(sku, 0)
+        rate = units / window_days
+        cover = round(max(free, 0) / rate, 1) if rate else None
+        healths.append(SkuHealth(sku, on_hand, max(free, 0), units, round(rate, 3), cover))
+    low_cover = sorted(
+        (h for h in healths if h.days_of_cover is not None),
+        key=lambda h: (h.days_of_cover, -h.units_sold, h.sku),
+    )[:limit]
+    slow = sorted(
+        (h for h in healths if h.on_hand > 0 and h.units_sold <= slow_units),
+        key=lambda h: (-h.on_hand, h.sku),
+    )[:limit]
+    return InventoryHealth(
+        window_days=window_days,
+        channels=_channel_stock(conn, in_window),
+        low_cover=low_cover,
+        slow_movers=slow,
+        locations=_location_balance(conn, in_window),
+    )
+
+
+def _channel_stock(conn: Connection, in_window: Any) -> list[ChannelStockHealth]:
+    link, level = channel_locations, stock_levels
+    daily = sku_daily
+    selling = (
+        select(daily.c.channel_id, daily.c.sku, func.sum(daily.c.units).label("units"))
+        .where(in_window)
+        .group_by(daily.c.channel_id, daily.c.sku)
+        .subquery()
+    )
+    supply = (
+        select(
+            link.c.channel_id,
+            level.c.sku,
+            func.sum(level.c.on_hand).label("on_hand"),
+            func.sum(level.c.on_hand - level.c.reserved - level.c.safety).label("free"),
+        )
+        .join(level, level.c.location_id == link.c.location_id)
+        .group_by(link.c.channel_id, level.c.sku)
+        .subquery()
+    )
+    query = (
+        select(
+            selling.c.channel_id,
+            func.count(),
+            func.sum(case((func.coalesce(supply.c.free, 0) <= 0, 1), else_=0)),
+            func.sum(selling.c.units),
+            func.sum(func.coalesce(supply.c.on_hand, 0)),
+        )
+        .select_from(
+            selling.outerjoin(
+                supply,
+                and_(supply.c.channel_id == selling.c.channel_id, supply.c.sku == selling.c.sku),
+            )
+        )
+        .group_by(selling.c.channel_id)
+    )
+    figures = {row[0]: row[1:] for row in conn.execute(query)}
+    result = []
+    for channel in conn.execute(select(channels.c.id, channels.c.code).order_by(channels.c.code)):
+        skus, outs, units, on_hand = figures.get(channel.id, (0, 0, 0, 0))
+        result.append(
+            ChannelStockHealth(
+                channel.code,
+                int(skus),
+                int(outs or 0),
+                _ratio(int(units or 0), int(units or 0) + int(on_hand or 0)),
+            )
+        )
+    return result
+
+
+def _location_balance(conn: Connection, in_window: Any) -> list[LocationBalance]:
+    on_hand = dict(
+        conn.execute(
+            select(stock_levels.c.location_id, func.sum(stock_levels.c.on_hand)).group_by(
+                stock_levels.c.location_id
+            )
+        ).all()
+    )
+    # A channel sells from its first location (a store's till from the store itself).
+    first = (
+        select(channel_locations.c.channel_id, func.min(channel_locations.c.position).label("p"))
+        .group_by(channel_locations.c.channel_id)
+        .subquery()
+    )
+    home = dict(
+        conn.execute(
+            select(channel_locations.c.channel_id, channel_locations.c.location_id).join(
+                first,
+                and_(
+                    first.c.channel_id == channel_locations.c.channel_id,
+                    first.c.p == channel_locations.c.position,
+                ),
+            )
+        ).all()
+    )
+    sold: dict[int, int] = defaultdict(int)
+    for channel_id, units in conn.execute(
+        select(sku_daily.c.channel_id, func.sum(sku_daily.c.units))
+        .where(in_window)
+        .group_by(sku_daily.c.channel_id)
+    ):
+        if channel_id in home:
+            sold[home[channel_id]] += int(units or 0)
+    all_stock = sum(int(v or 0) for v in on_hand.values())
+    all_sold = sum(sold.values())
+    return [
+        LocationBalance(
+            location=row.code,
+            kind=row.kind,
+            on_hand=int(on_hand.get(row.id) or 0),
+            stock_share=_ratio(int(on_hand.get(row.id) or 0), all_stock),
+            units_sold=sold.get(row.id, 0),
+            sales_share=_ratio(sold.get(row.id, 0), all_sold),
+        )
+        for row in conn.execute(select(locations).order_by(locations.c.code))
+    ]
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    connection: str
+    platform: str
+    channel: str
+    enabled: bool
+    queued: int  # jobs waiting to run or to be retried
+    lag_seconds: float | None  # age of the oldest queued job
+    waiting_confirmation: int
+    failing: int  # queued jobs that have failed at least once
+    dead_letters: int
+    delivered_last_hour: int
+
+
+def sync_health(conn: Connection, now: datetime | None = None) -> list[ConnectionHealth]:
+    """Per connection: backlog and its lag, failures, dead letters and throughput."""
+    now = now or utcnow()
+    j = jobs
+    queued = j.c.state.in_(("new", "failed", "processing"))
+    last_hour = now - timedelta(hours=1)
+    query = select(
+        j.c.connection_id,
+        func.sum(case((queued, 1), else_=0)),
+        func.min(case((queued, j.c.created_at), else_=None)),
+        func.sum(case((j.c.state == "waiting", 1), else_=0)),
+        func.sum(case((and_(queued, j.c.attempts > 0), 1), else_=0)),
+        func.sum(case((j.c.state == "dead", 1), else_=0)),
+        func.sum(case((and_(j.c.state == "done", j.c.finished_at >= last_hour), 1), else_=0)),
+    ).group_by(j.c.connection_id)
+    figures = {row[0]: row[1:] for row in conn.execute(query)}
+    result = []
+    for c in conn.execute(select(connections).order_by(connections.c.code)):
+        count, oldest, waiting, failing, dead, done = figures.get(c.id, (0, None, 0, 0, 0, 0))
+        if isinstance(oldest, str):  # SQLite gives the MIN of a CASE back as text
+            oldest = datetime.fromisoformat(oldest).replace(tzinfo=now.tzinfo)
+        result.append(
+            ConnectionHealth(
+                connection=c.code,
+                platform=c.platform,
+                channel=c.channel,
+                enabled=bool(c.enabled),
+                queued=int(count or 0),
+                lag_seconds=round((now - oldest).total_seconds(), 3) if oldest else None,
+                waiting_confirmation=int(waiting or 0),
+                failing=int(failing or 0),
+                dead_letters=int(dead or 0),
+                delivered_last_hour=int(done or 0),
+            )
+        )
+    return result
+
+
+def to_csv(rows: Iterable[Any], columns: Sequence[str] | None = None) -> str:
+    """Dataclass rows as CSV text with a header (money and ratios as plain numbers)."""
+    items = [asdict(row) if not isinstance(row, Mapping) else dict(row) for row in rows]
+    if columns is None:
+        first = next(iter(items), None)
+        columns = list(first) if first is not None else []
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for item in items:
+        writer.writerow({k: "" if v is None else v for k, v in item.items()})
+    return out.getvalue()
+
+
+def field_names(kind: type[Any]) -> list[str]:
+    return [f.name for f in fields(kind)]
