@@ -120,7 +120,7 @@ def seed(db: Database, count: int, rng: random.Random) -> None:
                 returned = 1 if rng.random() < 0.05 else 0
                 total += quantity * price
                 line_rows.append(
-                    (oid, line_no, f"SKU-{int(rng.paretovariate(1.2)) % SKUS:05d}", quantity,
+                    (oid, line_no, f"SKU-{int(SKUS * rng.random() ** 3):05d}", quantity,
                      price, 0, 0, quantity, returned, 0, None)
                 )  # fmt: skip
             order_rows.append(

@@ -93,6 +93,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(orders_routes.router, prefix="/api/v1")
     app.include_router(pricing_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.router, prefix="/api/v1")
+    app.include_router(insight_routes.audit_router, prefix="/api/v1")
     app.include_router(sync_routes.router)
     install_openapi(app)
     return app

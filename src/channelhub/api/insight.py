@@ -23,8 +23,10 @@ from channelhub.insight.analytics import (
     Period,
     SalesPoint,
 )
+from channelhub.insight.audit import AuditReport, run_audit
 
 router = APIRouter(prefix="/analytics", responses=AUTHENTICATED | errors(422), tags=["analytics"])
+audit_router = APIRouter(responses=AUTHENTICATED | errors(404, 422), tags=["audit"])
 
 #: Readers refresh the rollups first when they are older than this.
 MAX_AGE = timedelta(seconds=30)
@@ -138,3 +140,17 @@ def put_costs(
     """Set unit costs (for margins). The days' margins follow on the next rebuild."""
     saved = costs.save_costs(db, [(c.sku, c.currency, c.unit_cost) for c in body])
     return CostsOut(saved=saved)
+
+
+@audit_router.get("/audit", response_model=AuditReport)
+def audit(
+    channel: Annotated[list[str] | None, Query(max_length=50)] = None,
+    read_back: bool = False,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> AuditReport:
+    """The channel-consistency audit: findings (channel, item, what is wrong, what to do),
+    counts per check and a score per channel. ``read_back`` also asks each platform for its
+    stock and prices where its API allows."""
+    return run_audit(db, read_back=read_back, channel_codes=channel, limit=limit)

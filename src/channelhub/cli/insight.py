@@ -7,12 +7,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import orjson
 import typer
 from rich.table import Table
 
 from channelhub.cli.common import console, database, handle_errors
 from channelhub.insight import analytics, rollup
 from channelhub.insight.analytics import Interval, Period
+from channelhub.insight.audit import run_audit
 
 analytics_app = typer.Typer(
     help="Analytics: sales per channel and over time, inventory and sync health.",
@@ -103,3 +105,32 @@ def refresh(rebuild: bool = typer.Option(False, help="recompute every day")) -> 
     """Bring the sales rollups up to date (the API does this by itself every 30 s)."""
     result = rollup.refresh(database(), rebuild=rebuild)
     console.print(f"{result.days} day(s) recomputed in {result.seconds:.2f} s")
+
+
+@handle_errors
+def audit(
+    channel: list[str] = typer.Option([], "--channel", help="only these channels; repeatable"),
+    read_back: bool = typer.Option(
+        False, "--read-back", help="also read stock and prices back from each platform"
+    ),
+    limit: int = typer.Option(20, help="findings shown per check and channel"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the whole report as JSON"),
+) -> None:
+    """The channel-consistency audit: where channels disagree, what to do, a score each."""
+    report = run_audit(database(), read_back=read_back, channel_codes=channel or None)
+    if json_out is not None:
+        json_out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        console.print(f"wrote the report to {json_out}")
+    shown: dict[tuple[str, str], int] = {}
+    table = Table(title=f"findings ({sum(report.counts.values())})")
+    for name in ("severity", "check", "channel", "item", "detail", "action"):
+        table.add_column(name)
+    for f in report.findings:
+        key = (f.check, f.channel)
+        shown[key] = shown.get(key, 0) + 1
+        if shown[key] <= limit:
+            table.add_row(f.severity.value, f.check, f.channel, f.item, f.detail, f.action)
+    console.print(table)
+    _show(report.scores, "score per channel (100 = integrated, nothing to fix)", None)
+    for why in report.skipped:
+        console.print(f"not checked: {why}")

@@ -41,6 +41,7 @@ def main(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(insight_cli.analytics_app, name="analytics")
+app.command("audit")(insight_cli.audit)
 
 
 @db_app.command("upgrade")

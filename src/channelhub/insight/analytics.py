@@ -8,6 +8,7 @@ is a closed range of UTC days ``[start, end]``.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -243,151 +244,139 @@ def inventory_health(
     slow_units: int = 0,
 ) -> InventoryHealth:
     """Days of cover, stockouts and sell-through by channel, slow movers, and where stock sits
-    against where it sells, over the ``window_days`` before ``as_of`` (today by default)."""
+    against where it sells, over the ``window_days`` before ``as_of`` (today by default).
+
+    One pass over the stock levels (grouped by location and SKU) feeds every figure; sales
+    come from the SKU rollup of the window."""
     if not 1 <= window_days <= 366:
         raise InvalidInput("window_days: between 1 and 366")
     last = as_of or utcnow().date()
     first = (last - timedelta(days=window_days - 1)).isoformat()
-    in_window = and_(sku_daily.c.day >= first, sku_daily.c.day <= last.isoformat())
-    sold: dict[str, int] = {
-        sku: int(units)
-        for sku, units in conn.execute(
-            select(sku_daily.c.sku, func.sum(sku_daily.c.units))
-            .where(in_window)
-            .group_by(sku_daily.c.sku)
+    daily = sku_daily
+    selling: dict[tuple[int, str], int] = {
+        (channel_id, sku): int(units or 0)
+        for channel_id, sku, units in conn.execute(
+            select(daily.c.channel_id, daily.c.sku, func.sum(daily.c.units))
+            .where(daily.c.day >= first, daily.c.day <= last.isoformat())
+            .group_by(daily.c.channel_id, daily.c.sku)
         )
     }
+    sold: dict[str, int] = defaultdict(int)
+    for (_, sku), units in selling.items():
+        sold[sku] += units
     level = stock_levels
-    stock: dict[str, tuple[int, int]] = {
-        sku: (int(on_hand), int(free))
-        for sku, on_hand, free in conn.execute(
+    # (location id, SKU) -> [on hand, free to sell]
+    shelf: dict[tuple[int, str], tuple[int, int]] = {
+        (location_id, sku): (int(on_hand or 0), int(free or 0))
+        for location_id, sku, on_hand, free in conn.execute(
             select(
+                level.c.location_id,
                 level.c.sku,
                 func.sum(level.c.on_hand),
                 func.sum(level.c.on_hand - level.c.reserved - level.c.safety),
-            ).group_by(level.c.sku)
-        )
+            ).group_by(level.c.location_id, level.c.sku)
+        ).all()
     }
-    healths = []
-    for sku in set(sold) | set(stock):
-        on_hand, free = stock.get(sku, (0, 0))
+    per_sku: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_location: dict[int, int] = defaultdict(int)
+    for (location_id, sku), (on_hand, free) in shelf.items():
+        totals = per_sku[sku]
+        totals[0] += on_hand
+        totals[1] += free
+        per_location[location_id] += on_hand
+
+    def health(sku: str) -> SkuHealth:
+        on_hand, free = per_sku.get(sku, (0, 0))
         units = sold.get(sku, 0)
         rate = units / window_days
         cover = round(max(free, 0) / rate, 1) if rate else None
-        healths.append(SkuHealth(sku, on_hand, max(free, 0), units, round(rate, 3), cover))
+        return SkuHealth(sku, on_hand, max(free, 0), units, round(rate, 3), cover)
+
+    # Only the rows shown become objects: the SKUs that sell, then the top of each list.
     low_cover = sorted(
-        (h for h in healths if h.days_of_cover is not None),
+        (health(sku) for sku in sold if sold[sku] > 0),
         key=lambda h: (h.days_of_cover, -h.units_sold, h.sku),
     )[:limit]
-    slow = sorted(
-        (h for h in healths if h.on_hand > 0 and h.units_sold <= slow_units),
-        key=lambda h: (-h.on_hand, h.sku),
-    )[:limit]
+    slow = [
+        health(sku)
+        for _, sku in heapq.nsmallest(
+            limit,
+            (
+                (-totals[0], sku)
+                for sku, totals in per_sku.items()
+                if totals[0] > 0 and sold.get(sku, 0) <= slow_units
+            ),
+        )
+    ]
+    links: dict[int, list[tuple[int, int]]] = defaultdict(list)  # channel -> (position, loc)
+    for channel_id, location_id, position in conn.execute(
+        select(
+            channel_locations.c.channel_id,
+            channel_locations.c.location_id,
+            channel_locations.c.position,
+        )
+    ):
+        links[channel_id].append((position, location_id))
     return InventoryHealth(
         window_days=window_days,
-        channels=_channel_stock(conn, in_window),
+        channels=_channel_stock(conn, selling, shelf, links),
         low_cover=low_cover,
         slow_movers=slow,
-        locations=_location_balance(conn, in_window),
+        locations=_location_balance(conn, selling, per_location, links),
     )
 
 
-def _channel_stock(conn: Connection, in_window: Any) -> list[ChannelStockHealth]:
-    link, level = channel_locations, stock_levels
-    daily = sku_daily
-    selling = (
-        select(daily.c.channel_id, daily.c.sku, func.sum(daily.c.units).label("units"))
-        .where(in_window)
-        .group_by(daily.c.channel_id, daily.c.sku)
-        .subquery()
-    )
-    supply = (
-        select(
-            link.c.channel_id,
-            level.c.sku,
-            func.sum(level.c.on_hand).label("on_hand"),
-            func.sum(level.c.on_hand - level.c.reserved - level.c.safety).label("free"),
-        )
-        .join(level, level.c.location_id == link.c.location_id)
-        .group_by(link.c.channel_id, level.c.sku)
-        .subquery()
-    )
-    query = (
-        select(
-            selling.c.channel_id,
-            func.count(),
-            func.sum(case((func.coalesce(supply.c.free, 0) <= 0, 1), else_=0)),
-            func.sum(selling.c.units),
-            func.sum(func.coalesce(supply.c.on_hand, 0)),
-        )
-        .select_from(
-            selling.outerjoin(
-                supply,
-                and_(supply.c.channel_id == selling.c.channel_id, supply.c.sku == selling.c.sku),
-            )
-        )
-        .group_by(selling.c.channel_id)
-    )
-    figures = {row[0]: row[1:] for row in conn.execute(query)}
+def _channel_stock(
+    conn: Connection,
+    selling: Mapping[tuple[int, str], int],
+    shelf: Mapping[tuple[int, str], tuple[int, int]],
+    links: Mapping[int, list[tuple[int, int]]],
+) -> list[ChannelStockHealth]:
+    figures: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # skus, outs, units, held
+    for (channel_id, sku), units in selling.items():
+        on_hand = free = 0
+        for _, location_id in links.get(channel_id, ()):
+            held, spare = shelf.get((location_id, sku), (0, 0))
+            on_hand += held
+            free += spare
+        total = figures[channel_id]
+        total[0] += 1
+        total[1] += 1 if free <= 0 else 0
+        total[2] += units
+        total[3] += on_hand
     result = []
     for channel in conn.execute(select(channels.c.id, channels.c.code).order_by(channels.c.code)):
         skus, outs, units, on_hand = figures.get(channel.id, (0, 0, 0, 0))
-        result.append(
-            ChannelStockHealth(
-                channel.code,
-                int(skus),
-                int(outs or 0),
-                _ratio(int(units or 0), int(units or 0) + int(on_hand or 0)),
-            )
-        )
+        result.append(ChannelStockHealth(channel.code, skus, outs, _ratio(units, units + on_hand)))
     return result
 
 
-def _location_balance(conn: Connection, in_window: Any) -> list[LocationBalance]:
-    on_hand = dict(
-        conn.execute(
-            select(stock_levels.c.location_id, func.sum(stock_levels.c.on_hand)).group_by(
-                stock_levels.c.location_id
-            )
-        ).all()
-    )
+def _location_balance(
+    conn: Connection,
+    selling: Mapping[tuple[int, str], int],
+    on_hand: Mapping[int, int],
+    links: Mapping[int, list[tuple[int, int]]],
+) -> list[LocationBalance]:
     # A channel sells from its first location (a store's till from the store itself).
-    first = (
-        select(channel_locations.c.channel_id, func.min(channel_locations.c.position).label("p"))
-        .group_by(channel_locations.c.channel_id)
-        .subquery()
-    )
-    home = dict(
-        conn.execute(
-            select(channel_locations.c.channel_id, channel_locations.c.location_id).join(
-                first,
-                and_(
-                    first.c.channel_id == channel_locations.c.channel_id,
-                    first.c.p == channel_locations.c.position,
-                ),
-            )
-        ).all()
-    )
+    home = {channel_id: min(places)[1] for channel_id, places in links.items() if places}
     sold: dict[int, int] = defaultdict(int)
-    for channel_id, units in conn.execute(
-        select(sku_daily.c.channel_id, func.sum(sku_daily.c.units))
-        .where(in_window)
-        .group_by(sku_daily.c.channel_id)
-    ):
+    for (channel_id, _), units in selling.items():
         if channel_id in home:
-            sold[home[channel_id]] += int(units or 0)
-    all_stock = sum(int(v or 0) for v in on_hand.values())
+            sold[home[channel_id]] += units
+    all_stock = sum(on_hand.values())
     all_sold = sum(sold.values())
     return [
         LocationBalance(
             location=row.code,
             kind=row.kind,
-            on_hand=int(on_hand.get(row.id) or 0),
-            stock_share=_ratio(int(on_hand.get(row.id) or 0), all_stock),
+            on_hand=on_hand.get(row.id, 0),
+            stock_share=_ratio(on_hand.get(row.id, 0), all_stock),
             units_sold=sold.get(row.id, 0),
             sales_share=_ratio(sold.get(row.id, 0), all_sold),
         )
-        for row in conn.execute(select(locations).order_by(locations.c.code))
+        for row in conn.execute(
+            select(locations.c.id, locations.c.code, locations.c.kind).order_by(locations.c.code)
+        )
     ]
 
 
