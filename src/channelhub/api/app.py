@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from channelhub import __version__
+from channelhub.admin import web as admin_web
 from channelhub.api import apikeys as apikeys_routes
 from channelhub.api import catalog as catalog_routes
 from channelhub.api import insight as insight_routes
@@ -95,5 +96,6 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.audit_router, prefix="/api/v1")
     app.include_router(sync_routes.router)
+    admin_web.install(app)
     install_openapi(app)
     return app

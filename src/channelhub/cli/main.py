@@ -8,6 +8,7 @@ import typer
 
 from channelhub.apikeys import service as apikeys
 from channelhub.cli import catalog, pricing
+from channelhub.cli import admin as admin_cli
 from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
 from channelhub.cli import sync as sync_cli
@@ -42,6 +43,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(insight_cli.analytics_app, name="analytics")
 app.command("audit")(insight_cli.audit)
+app.add_typer(admin_cli.user_app, name="user")
 
 
 @db_app.command("upgrade")

@@ -1,5 +1,6 @@
 """Imports every context's tables so that ``metadata`` knows them all (Alembic, tests)."""
 
+from channelhub.admin import store as _admin  # noqa: F401
 from channelhub.apikeys import store as _apikeys  # noqa: F401
 from channelhub.catalog import store as _catalog  # noqa: F401
 from channelhub.core import events as _events  # noqa: F401

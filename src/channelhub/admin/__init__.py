@@ -1,0 +1,1 @@
+"""The web admin: server-rendered pages (Jinja2) for people, with login, roles and CSRF."""

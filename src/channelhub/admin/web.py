@@ -1,0 +1,753 @@
+"""The admin's pages. Every page checks the signed-in user's role; every form that changes
+something carries the session's CSRF token. Errors from the hub are shown on the page they
+came from, never as a stack trace.
+
+``install(app, db)`` adds the session middleware, the static files and these routes to the
+hub's FastAPI app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from starlette.middleware.sessions import SessionMiddleware
+
+from channelhub.admin import charts
+from channelhub.admin.users import (
+    Permission,
+    Role,
+    User,
+    authenticate,
+    create_user,
+    list_users,
+    update_user,
+    user_by_id,
+)
+from channelhub.catalog import browse
+from channelhub.catalog import service as catalog
+from channelhub.catalog.exporting import _cell as value_text
+from channelhub.catalog.model import InvalidValue, Status, parse_text_value
+from channelhub.catalog.products import ProductInput, ValueInput, change_status, save_products
+from channelhub.core.database import Database
+from channelhub.core.errors import ChannelhubError, NotFound
+from channelhub.core.settings import get_settings
+from channelhub.insight import analytics, rollup
+from channelhub.insight.analytics import Interval, Period
+from channelhub.insight.audit import run_audit
+from channelhub.inventory import service as inventory
+from channelhub.inventory.service import ChangeKind, StockChange
+from channelhub.inventory.store import locations, stock_levels
+from channelhub.orders import service as orders
+from channelhub.orders.fulfilment import ReturnItem, cancel, return_items, ship
+from channelhub.orders.model import OrderStatus
+from channelhub.sync import monitor, operations
+from channelhub.sync.connections import list_connections
+from channelhub.sync.messages import search_messages
+from channelhub.sync.model import JobState
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/admin", include_in_schema=False)
+P = Permission
+
+#: The pages of the navigation, each shown to the roles that may see it.
+NAV = [
+    ("dashboard", "/admin/", P.DASHBOARD),
+    ("products", "/admin/products", P.PRODUCTS_READ),
+    ("stock", "/admin/stock", P.STOCK_READ),
+    ("orders", "/admin/orders", P.ORDERS_READ),
+    ("channels", "/admin/channels", P.CHANNELS),
+    ("sync", "/admin/sync", P.SYNC),
+    ("audit", "/admin/audit", P.AUDIT),
+    ("users", "/admin/users", P.USERS),
+]
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class Forbidden(Exception):
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+
+class BadToken(Exception):
+    """A form without the session's CSRF token (forged, or from an expired session)."""
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def _user(request: Request, permission: Permission) -> User:
+    user_id = request.session.get("uid")
+    user = user_by_id(_db(request), user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        request.session.pop("uid", None)
+        raise LoginRequired(str(request.url.path))
+    if not user.can(permission):
+        raise Forbidden(permission)
+    return user
+
+
+async def _form(request: Request, user: User | None = None) -> dict[str, str]:
+    """The posted form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    sent = form.get("csrf")
+    expected = request.session.get("csrf")
+    if not (isinstance(sent, str) and isinstance(expected, str)) or not hmac.compare_digest(
+        sent, expected
+    ):
+        raise BadToken
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _flash(request: Request, message: str, kind: str = "ok") -> None:
+    request.session.setdefault("flash", []).append([kind, message])
+
+
+def _page(request: Request, template: str, user: User | None, **context: Any) -> HTMLResponse:
+    flashes = request.session.pop("flash", [])
+    nav = [(name, url) for name, url, need in NAV if user is not None and user.can(need)]
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "nav": nav,
+            "csrf": _csrf(request),
+            "flashes": flashes,
+            "P": Permission,
+            **context,
+        },
+    )
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _attempt(request: Request, action: Callable[[], Any], done: str) -> bool:
+    """Run a change; show its error on the next page instead of failing."""
+    try:
+        action()
+    except ChannelhubError as error:
+        _flash(request, str(error), "error")
+        return False
+    _flash(request, done)
+    return True
+
+
+# --- login ---------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/admin/") -> HTMLResponse:
+    return _page(request, "login.html", None, next=next if next.startswith("/admin") else "/")
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    user = authenticate(_db(request), form.get("username", ""), form.get("password", ""))
+    target = form.get("next", "/admin/")
+    if not target.startswith("/admin"):
+        target = "/admin/"
+    if user is None:
+        _flash(request, "wrong user name or password", "error")
+        return _back(f"/admin/login?next={quote(target)}")
+    request.session.clear()  # a new session on sign-in: no fixation
+    request.session["uid"] = user.id
+    _csrf(request)
+    return _back(target)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await _form(request)
+    request.session.clear()
+    return _back("/admin/login")
+
+
+# --- dashboard -----------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, days: int = 30) -> HTMLResponse:
+    user = _user(request, P.DASHBOARD)
+    db = _db(request)
+    days = min(max(days, 1), 366)
+    rollup.refresh_if_stale(db, timedelta(seconds=30))
+    period = Period.parse(None, None, default_days=days)
+    with db.read() as conn:
+        sales = analytics.sales_by_channel(conn, period)
+        series = analytics.sales_over_time(conn, period, Interval.DAY)
+        health = analytics.inventory_health(conn, window_days=min(days, 366), limit=8)
+        sync = analytics.sync_health(conn)
+    buckets = sorted({p.bucket for p in series})
+    by_channel: dict[str, dict[str, float]] = defaultdict(dict)
+    for point in series:
+        by_channel[point.channel][point.bucket] = float(point.revenue)
+    lines = {name: [values.get(b, 0.0) for b in buckets] for name, values in by_channel.items()}
+    return _page(
+        request,
+        "dashboard.html",
+        user,
+        days=days,
+        period=period,
+        sales=sales,
+        health=health,
+        sync=sync,
+        revenue_chart=charts.bars(
+            [f"{s.channel} ({s.currency})" for s in sales], [float(s.revenue) for s in sales]
+        ),
+        trend_chart=charts.lines(buckets, lines),
+        totals={
+            "revenue": sum(float(s.revenue) for s in sales),
+            "orders": sum(s.orders for s in sales),
+            "units": sum(s.units for s in sales),
+        },
+    )
+
+
+# --- products ------------------------------------------------------------------------------
+
+
+@router.get("/products", response_class=HTMLResponse)
+def products(
+    request: Request,
+    q: str = "",
+    channel: str = "",
+    status: str = "",
+    complete: str = "",
+    cursor: str | None = None,
+) -> HTMLResponse:
+    user = _user(request, P.PRODUCTS_READ)
+    db = _db(request)
+    error = None
+    page = browse.ProductPage()
+    try:
+        filters = browse.ProductFilter(
+            q=q or None,
+            channel=channel or None,
+            status=Status(status) if status else None,
+            complete={"yes": True, "no": False}.get(complete),
+        )
+        page = browse.list_products(db, filters, cursor, limit=50)
+    except (ChannelhubError, ValueError) as problem:
+        error = str(problem)
+    return _page(
+        request,
+        "products.html",
+        user,
+        page=page,
+        error=error,
+        channels=catalog.list_channels(db),
+        statuses=list(Status),
+        filters={"q": q, "channel": channel, "status": status, "complete": complete},
+    )
+
+
+def _scope_key(locale: str | None, channel: str | None) -> str:
+    return f"{locale or ''}|{channel or ''}"
+
+
+@router.get("/products/{sku}", response_class=HTMLResponse)
+def product(request: Request, sku: str) -> HTMLResponse:
+    user = _user(request, P.PRODUCTS_READ)
+    db = _db(request)
+    try:
+        view = browse.get_product(db, sku)
+    except NotFound as error:
+        return _not_found(request, user, str(error))
+    attributes = {a.code: a for a in catalog.list_attributes(db)}
+    locales = [code for code, _ in catalog.list_locales(db)]
+    channels = [c.code for c in catalog.list_channels(db)]
+    # Every scope a value can have: shared, per locale, per channel, per locale and channel.
+    scopes: list[tuple[str | None, str | None]] = [(None, None)]
+    scopes += [(loc, None) for loc in locales] + [(None, c) for c in channels]
+    scopes += [(loc, c) for c in channels for loc in locales]
+    cells: dict[str, dict[str, str]] = defaultdict(dict)
+    for code, values in view.values.items():
+        kind = attributes[code].type if code in attributes else None
+        for v in values:
+            cells[code][_scope_key(v.locale, v.channel)] = value_text(kind, v.data)
+    return _page(
+        request,
+        "product.html",
+        user,
+        product=view,
+        attributes=sorted(attributes.values(), key=lambda a: a.code),
+        scopes=scopes,
+        cells=cells,
+        key=_scope_key,
+        history=browse.product_history(db, sku, limit=50),
+        statuses=list(Status),
+    )
+
+
+@router.post("/products/{sku}")
+async def product_save(request: Request, sku: str) -> Response:
+    user = _user(request, P.PRODUCTS_WRITE)
+    form = await _form(request, user)
+    db = _db(request)
+    attributes = {a.code: a for a in catalog.list_attributes(db)}
+    current = browse.get_product(db, sku)
+    before: dict[tuple[str, str | None, str | None], Any] = {
+        (code, v.locale, v.channel): v.data for code, vs in current.values.items() for v in vs
+    }
+    values: list[ValueInput] = []
+    problems = []
+    for name, text in form.items():
+        if not name.startswith("v:"):
+            continue
+        _, code, locale, channel = name.split(":", 3)
+        attribute = attributes.get(code)
+        if attribute is None:
+            problems.append(f"{code}: not an attribute")
+            continue
+        scope = (code, locale or None, channel or None)
+        data: Any = None
+        if text.strip():
+            try:
+                data = parse_text_value(attribute, text)
+            except InvalidValue as error:
+                where = "/".join(x for x in (locale, channel) if x) or "all"
+                problems.append(f"{code} ({where}): {error}")
+                continue
+        if data != before.get(scope):
+            values.append(ValueInput(code, data, locale or None, channel or None))
+    if problems:
+        for problem in problems:
+            _flash(request, problem, "error")
+        return _back(f"/admin/products/{quote(sku)}")
+    if not values:
+        _flash(request, "nothing changed")
+        return _back(f"/admin/products/{quote(sku)}")
+    result = save_products(
+        db, [ProductInput(sku=sku, values=values)], actor=user.username, source="admin"
+    )
+    if result.rejected:
+        for rejection in result.rejected:
+            _flash(request, f"{rejection.column or sku}: {rejection.reason}", "error")
+    else:
+        _flash(request, f"saved {len(values)} value(s)")
+    return _back(f"/admin/products/{quote(sku)}")
+
+
+@router.post("/products/{sku}/status")
+async def product_status(request: Request, sku: str) -> Response:
+    user = _user(request, P.PRODUCTS_WRITE)
+    form = await _form(request, user)
+    try:
+        target = Status(form.get("status", ""))
+    except ValueError:
+        _flash(request, f"unknown status {form.get('status')!r}", "error")
+        return _back(f"/admin/products/{quote(sku)}")
+    _attempt(
+        request,
+        lambda: change_status(_db(request), sku, target, user.username),
+        f"{sku} is now {target.value}",
+    )
+    return _back(f"/admin/products/{quote(sku)}")
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+
+@router.get("/stock", response_class=HTMLResponse)
+def stock(request: Request, q: str = "", page: int = 1) -> HTMLResponse:
+    user = _user(request, P.STOCK_READ)
+    db = _db(request)
+    page = max(page, 1)
+    size = 50
+    with db.read() as conn:
+        places = list(conn.execute(select(locations.c.id, locations.c.code).order_by("code")))
+        skus_query = select(stock_levels.c.sku).distinct().order_by(stock_levels.c.sku)
+        if q:
+            skus_query = skus_query.where(stock_levels.c.sku.like(f"{q.upper()}%"))
+        skus = list(conn.execute(skus_query.limit(size + 1).offset((page - 1) * size)).scalars())
+        more = len(skus) > size
+        skus = skus[:size]
+        matrix: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+        if skus:
+            for sku, location_id, on_hand, reserved in conn.execute(
+                select(
+                    stock_levels.c.sku,
+                    stock_levels.c.location_id,
+                    func.sum(stock_levels.c.on_hand),
+                    func.sum(stock_levels.c.reserved),
+                )
+                .where(stock_levels.c.sku.in_(skus))
+                .group_by(stock_levels.c.sku, stock_levels.c.location_id)
+            ):
+                matrix[sku][location_id] = (int(on_hand), int(reserved))
+    moves, _ = inventory.movements(db, sku=q.upper() if q else None, limit=20)
+    return _page(
+        request,
+        "stock.html",
+        user,
+        places=places,
+        skus=skus,
+        matrix=matrix,
+        q=q,
+        page=page,
+        more=more,
+        moves=moves,
+    )
+
+
+@router.post("/stock/adjust")
+async def stock_adjust(request: Request) -> Response:
+    user = _user(request, P.STOCK_WRITE)
+    form = await _form(request, user)
+    sku, location = form.get("sku", "").strip(), form.get("location", "")
+    try:
+        quantity = int(form.get("quantity", ""))
+        kind = ChangeKind(form.get("kind", "adjustment"))
+    except ValueError:
+        _flash(
+            request, "quantity must be a whole number; kind adjustment, count or receipt", "error"
+        )
+        return _back("/admin/stock")
+    _attempt(
+        request,
+        lambda: inventory.change_stock(
+            _db(request),
+            kind,
+            [StockChange(sku, location, quantity)],
+            source=f"admin:{user.username}",
+        ),
+        f"{kind.value} of {quantity} {sku} at {location} recorded",
+    )
+    return _back(f"/admin/stock?q={quote(sku)}")
+
+
+@router.post("/stock/transfer")
+async def stock_transfer(request: Request) -> Response:
+    user = _user(request, P.STOCK_WRITE)
+    form = await _form(request, user)
+    sku = form.get("sku", "").strip()
+    try:
+        quantity = int(form.get("quantity", ""))
+    except ValueError:
+        _flash(request, "quantity must be a whole number", "error")
+        return _back("/admin/stock")
+    _attempt(
+        request,
+        lambda: inventory.transfer_stock(
+            _db(request),
+            sku,
+            form.get("from", ""),
+            form.get("to", ""),
+            quantity,
+            source=f"admin:{user.username}",
+        ),
+        f"moved {quantity} {sku} from {form.get('from')} to {form.get('to')}",
+    )
+    return _back(f"/admin/stock?q={quote(sku)}")
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders_page(
+    request: Request, channel: str = "", status: str = "", cursor: str | None = None
+) -> HTMLResponse:
+    user = _user(request, P.ORDERS_READ)
+    db = _db(request)
+    error = None
+    found: list[orders.OrderView] = []
+    next_cursor = None
+    try:
+        found, next_cursor = orders.list_orders(
+            db,
+            channel=channel or None,
+            status=OrderStatus(status) if status else None,
+            cursor=cursor,
+            limit=50,
+        )
+    except (ChannelhubError, ValueError) as problem:
+        error = str(problem)
+    return _page(
+        request,
+        "orders.html",
+        user,
+        orders=found,
+        next_cursor=next_cursor,
+        error=error,
+        channels=catalog.list_channels(db),
+        statuses=list(OrderStatus),
+        filters={"channel": channel, "status": status},
+    )
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, order_id: int) -> HTMLResponse:
+    user = _user(request, P.ORDERS_READ)
+    db = _db(request)
+    try:
+        view = orders.get_order(db, order_id)
+    except NotFound as error:
+        return _not_found(request, user, str(error))
+    return _page(
+        request,
+        "order.html",
+        user,
+        order=view,
+        places=[loc.code for loc in inventory.list_locations(db)],
+    )
+
+
+@router.post("/orders/{order_id}/ship")
+async def order_ship(request: Request, order_id: int) -> Response:
+    user = _user(request, P.ORDERS_SHIP)
+    form = await _form(request, user)
+    _attempt(
+        request,
+        lambda: ship(
+            _db(request),
+            order_id,
+            f"admin:{user.username}",
+            location=form.get("location") or None,
+            tracking=form.get("tracking", ""),
+        ),
+        "shipped",
+    )
+    return _back(f"/admin/orders/{order_id}")
+
+
+@router.post("/orders/{order_id}/cancel")
+async def order_cancel(request: Request, order_id: int) -> Response:
+    user = _user(request, P.ORDERS_SERVICE)
+    form = await _form(request, user)
+    _attempt(
+        request,
+        lambda: cancel(_db(request), order_id, f"admin:{user.username}", form.get("reason", "")),
+        "cancelled",
+    )
+    return _back(f"/admin/orders/{order_id}")
+
+
+@router.post("/orders/{order_id}/return")
+async def order_return(request: Request, order_id: int) -> Response:
+    user = _user(request, P.ORDERS_SERVICE)
+    form = await _form(request, user)
+    items = []
+    for name, text in form.items():
+        if name.startswith("line:") and text.strip() not in ("", "0"):
+            try:
+                items.append(ReturnItem(int(name[5:]), int(text)))
+            except ValueError:
+                _flash(request, f"line {name[5:]}: {text!r} is not a whole number", "error")
+                return _back(f"/admin/orders/{order_id}")
+    if not items:
+        _flash(request, "give the number of units returned on at least one line", "error")
+        return _back(f"/admin/orders/{order_id}")
+    _attempt(
+        request,
+        lambda: return_items(
+            _db(request),
+            order_id,
+            form.get("location", ""),
+            items,
+            f"admin:{user.username}",
+            reason=form.get("reason", ""),
+        ),
+        f"return of {sum(i.quantity for i in items)} unit(s) recorded",
+    )
+    return _back(f"/admin/orders/{order_id}")
+
+
+# --- channels and sync ---------------------------------------------------------------------
+
+
+@router.get("/channels", response_class=HTMLResponse)
+def channels_page(request: Request, preview: str = "", sku: str = "") -> HTMLResponse:
+    user = _user(request, P.CHANNELS)
+    db = _db(request)
+    shown = None
+    if preview and sku:
+        try:
+            shown = operations.preview(db, preview, sku)
+        except ChannelhubError as error:
+            _flash(request, str(error), "error")
+    return _page(
+        request,
+        "channels.html",
+        user,
+        channels=catalog.list_channels(db),
+        connections=list_connections(db),
+        preview=preview,
+        sku=sku,
+        shown=shown,
+    )
+
+
+@router.post("/channels/{code}/test")
+async def channel_test(request: Request, code: str) -> Response:
+    user = _user(request, P.CHANNELS)
+    await _form(request, user)
+    try:
+        check = await operations.check_connection(_db(request), code)
+    except ChannelhubError as error:
+        _flash(request, str(error), "error")
+    else:
+        _flash(request, f"{code}: {check.detail}", "ok" if check.ok else "error")
+    return _back("/admin/channels")
+
+
+@router.get("/sync", response_class=HTMLResponse)
+def sync_page(request: Request, connection: str = "", key: str = "") -> HTMLResponse:
+    user = _user(request, P.SYNC)
+    db = _db(request)
+    dead = monitor.list_jobs(
+        db, monitor.JobFilter(connection=connection or None, state=JobState.DEAD), limit=100
+    )
+    log_entries = search_messages(db, connection=connection or None, key=key or None, limit=50)
+    with db.read() as conn:
+        health = analytics.sync_health(conn)
+    return _page(
+        request,
+        "sync.html",
+        user,
+        dead=dead,
+        log=log_entries,
+        health=health,
+        filters={"connection": connection, "key": key},
+    )
+
+
+@router.post("/sync/replay")
+async def sync_replay(request: Request) -> Response:
+    user = _user(request, P.SYNC)
+    form = await _form(request, user)
+    db = _db(request)
+    job = form.get("job")
+    if job:
+        _attempt(request, lambda: monitor.replay(db, job_id=int(job)), f"job {job} queued again")
+    else:
+        connection = form.get("connection") or None
+        count = monitor.replay(db, filters=monitor.JobFilter(connection=connection))
+        _flash(request, f"{count} dead letter(s) queued again")
+    return _back("/admin/sync")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, read_back: bool = False) -> HTMLResponse:
+    user = _user(request, P.AUDIT)
+    report = run_audit(_db(request), read_back=read_back, limit=50)
+    return _page(request, "audit.html", user, report=report, read_back=read_back)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request) -> HTMLResponse:
+    user = _user(request, P.USERS)
+    return _page(request, "users.html", user, users=list_users(_db(request)), roles=list(Role))
+
+
+@router.post("/users")
+async def users_create(request: Request) -> Response:
+    user = _user(request, P.USERS)
+    form = await _form(request, user)
+    _attempt(
+        request,
+        lambda: create_user(
+            _db(request), form.get("username", ""), form.get("password", ""), form.get("role", "")
+        ),
+        f"user {form.get('username')} created",
+    )
+    return _back("/admin/users")
+
+
+@router.post("/users/{username}")
+async def users_update(request: Request, username: str) -> Response:
+    user = _user(request, P.USERS)
+    form = await _form(request, user)
+    active = {"yes": True, "no": False}.get(form.get("active", ""))
+    _attempt(
+        request,
+        lambda: update_user(
+            _db(request),
+            username,
+            role=form.get("role") or None,
+            active=active,
+            password=form.get("password") or None,
+        ),
+        f"user {username} updated",
+    )
+    return _back("/admin/users")
+
+
+def _not_found(request: Request, user: User, detail: str) -> HTMLResponse:
+    response = _page(request, "error.html", user, title="Not found", detail=detail)
+    response.status_code = 404
+    return response
+
+
+def install(app: FastAPI) -> None:
+    """Add the admin to the hub's app: sessions, static files, pages, and its error pages."""
+    key = get_settings().secret_key
+    if key is None:
+        log.warning("CHANNELHUB_SECRET_KEY is not set: admin sessions end when the hub restarts")
+        key = secrets.token_urlsafe(32)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key="admin-session:" + key,
+        session_cookie="channelhub_admin",
+        max_age=8 * 3600,
+        same_site="strict",
+    )
+    app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
+    app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return _back(f"/admin/login?next={quote(exc.next_url)}")
+
+    async def _refuse(request: Request, detail: str) -> Response:
+        user_id = request.session.get("uid")
+        user = await asyncio.to_thread(
+            user_by_id, _db(request), user_id if isinstance(user_id, int) else -1
+        )
+        response = _page(request, "error.html", user, title="Not allowed", detail=detail)
+        response.status_code = 403
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return await _refuse(request, f"your role does not allow this ({exc.permission.value})")
+
+    @app.exception_handler(BadToken)
+    async def _bad_token(request: Request, exc: BadToken) -> Response:
+        return await _refuse(request, "this form has expired; reload the page and try again")
