@@ -12,6 +12,7 @@ CONNECTORS: dict[str, str] = {
     "webhook": "channelhub.connectors.webhook:WebhookConnector",
     "shopify": "channelhub.connectors.shopify:ShopifyConnector",
     "bol": "channelhub.connectors.bol:BolConnector",
+    "amazon": "channelhub.connectors.amazon:AmazonConnector",
 }
 
 
