@@ -13,6 +13,8 @@ CONNECTORS: dict[str, str] = {
     "shopify": "channelhub.connectors.shopify:ShopifyConnector",
     "bol": "channelhub.connectors.bol:BolConnector",
     "amazon": "channelhub.connectors.amazon:AmazonConnector",
+    "woocommerce": "channelhub.connectors.woocommerce:WooCommerceConnector",
+    "magento": "channelhub.connectors.magento:MagentoConnector",
 }
 
 
