@@ -17,6 +17,7 @@ from channelhub.cli.common import EXIT_REJECTED, console, database, errors, hand
 from channelhub.core.errors import InvalidInput
 from channelhub.sync import connections, messages, monitor, operations
 from channelhub.sync.model import JobKind, JobState
+from channelhub.sync.registry import platforms
 from channelhub.sync.worker import Worker
 
 connection_app = typer.Typer(
@@ -51,7 +52,7 @@ def _config(pairs: list[str], file: Path | None) -> dict[str, Any]:
 @handle_errors
 def connection_add(
     code: str,
-    platform: str = typer.Option(..., help="webhook, shopify or bol"),
+    platform: str = typer.Option(..., help=f"one of: {', '.join(platforms())}"),
     channel: str = typer.Option(..., help="the hub's channel code"),
     config: list[str] = typer.Option([], "--config", help="name=value; repeatable"),
     config_file: Path | None = typer.Option(None, help="a JSON object (keeps secrets off argv)"),
