@@ -17,6 +17,7 @@ from channelhub.api import catalog as catalog_routes
 from channelhub.api import insight as insight_routes
 from channelhub.api import inventory as inventory_routes
 from channelhub.api import orders as orders_routes
+from channelhub.api import pos as pos_routes
 from channelhub.api import pricing as pricing_routes
 from channelhub.api import sync as sync_routes
 from channelhub.api.problems import install_openapi, problem
@@ -95,6 +96,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(pricing_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.audit_router, prefix="/api/v1")
+    app.include_router(pos_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
     admin_web.install(app)
     install_openapi(app)

@@ -7,10 +7,11 @@ import os
 import typer
 
 from channelhub.apikeys import service as apikeys
-from channelhub.cli import catalog, pricing
 from channelhub.cli import admin as admin_cli
+from channelhub.cli import catalog, pricing
 from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
+from channelhub.cli import pos as pos_cli
 from channelhub.cli import sync as sync_cli
 from channelhub.cli.common import console, database, handle_errors
 from channelhub.core.migrate import upgrade
@@ -44,6 +45,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(insight_cli.analytics_app, name="analytics")
 app.command("audit")(insight_cli.audit)
 app.add_typer(admin_cli.user_app, name="user")
+app.add_typer(pos_cli.app, name="pos")
 
 
 @db_app.command("upgrade")

@@ -148,6 +148,10 @@ class ChannelOrder:
     shipping_address: ChannelAddress | None = None
     billing_address: ChannelAddress | None = None
     pickup_location: str | None = None
+    #: A sale made at a till (the customer left with the goods): with ``pickup_location``
+    #: naming the store, the hub records it as collected at once and takes the units off
+    #: that store's shelf.
+    in_store: bool = False
     is_paid: bool = True
     cancelled: bool = False
     updated_at: datetime | None = None

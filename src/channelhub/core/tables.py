@@ -8,6 +8,7 @@ from channelhub.core.database import metadata
 from channelhub.insight import store as _insight  # noqa: F401
 from channelhub.inventory import store as _inventory  # noqa: F401
 from channelhub.orders import store as _orders  # noqa: F401
+from channelhub.pos import store as _pos  # noqa: F401
 from channelhub.pricing import store as _pricing  # noqa: F401
 from channelhub.sync import store as _sync  # noqa: F401
 

@@ -164,7 +164,13 @@ def order_input(channel: str, order: ChannelOrder) -> OrderInput:
         ),
         billing_address=_address(bill),
         shipping_address=_address(ship),
-        delivery_method=DeliveryMethod.PICKUP if order.pickup_location else DeliveryMethod.SHIP,
+        delivery_method=(
+            DeliveryMethod.SHIP
+            if not order.pickup_location
+            else DeliveryMethod.IN_STORE
+            if order.in_store
+            else DeliveryMethod.PICKUP
+        ),
         pickup_location=order.pickup_location,
         payment_status=PaymentStatus.PAID if order.is_paid else PaymentStatus.PENDING,
         placed_at=order.created_at,

@@ -15,6 +15,7 @@ CONNECTORS: dict[str, str] = {
     "amazon": "channelhub.connectors.amazon:AmazonConnector",
     "woocommerce": "channelhub.connectors.woocommerce:WooCommerceConnector",
     "magento": "channelhub.connectors.magento:MagentoConnector",
+    "square": "channelhub.connectors.square:SquareConnector",
 }
 
 
