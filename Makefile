@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint typecheck pytest bench clean
+.PHONY: install demo serve test lint typecheck pytest bench clean test-peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ pytest: install
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 test: lint typecheck pytest
+
+# A real Medusa v2 server from npm on loopback with the local PostgreSQL (see docs/connectors/medusa.md).
+test-peers: install
+	PYTEST=$(CURDIR)/$(BIN)/pytest peers/medusa/run.sh
 
 bench: install
 	$(BIN)/python bench/catalog_import.py --products 100000

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from channelhub import __version__
 from channelhub.admin import web as admin_web
 from channelhub.api import apikeys as apikeys_routes
+from channelhub.api import automation as automation_routes
 from channelhub.api import catalog as catalog_routes
 from channelhub.api import insight as insight_routes
 from channelhub.api import inventory as inventory_routes
@@ -98,6 +99,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(insight_routes.audit_router, prefix="/api/v1")
     app.include_router(pos_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
+    app.include_router(automation_routes.router)
     admin_web.install(app)
     install_openapi(app)
     return app

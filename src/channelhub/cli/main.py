@@ -8,6 +8,7 @@ import typer
 
 from channelhub.apikeys import service as apikeys
 from channelhub.cli import admin as admin_cli
+from channelhub.cli import automation as automation_cli
 from channelhub.cli import catalog, pricing
 from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
@@ -137,6 +138,7 @@ catalog.register(app)
 pricing.register(app)
 inventory_cli.register(app)
 sync_cli.register(app)
+automation_cli.register(app)
 
 
 def run() -> None:

@@ -2,6 +2,7 @@
 
 from channelhub.admin import store as _admin  # noqa: F401
 from channelhub.apikeys import store as _apikeys  # noqa: F401
+from channelhub.automation import store as _automation  # noqa: F401
 from channelhub.catalog import store as _catalog  # noqa: F401
 from channelhub.core import events as _events  # noqa: F401
 from channelhub.core.database import metadata

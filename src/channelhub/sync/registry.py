@@ -16,6 +16,8 @@ CONNECTORS: dict[str, str] = {
     "woocommerce": "channelhub.connectors.woocommerce:WooCommerceConnector",
     "magento": "channelhub.connectors.magento:MagentoConnector",
     "square": "channelhub.connectors.square:SquareConnector",
+    "medusa": "channelhub.connectors.medusa:MedusaConnector",
+    "files": "channelhub.connectors.files:FilesConnector",
 }
 
 

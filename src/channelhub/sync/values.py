@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from channelhub.automation.service import is_on_hold
 from channelhub.catalog.browse import get_product
 from channelhub.catalog.service import get_channel
 from channelhub.connectors.base import (
@@ -68,8 +69,14 @@ def listing_of(db: Database, record: ConnectionRecord, sku: str) -> Listing:
         product.categories,
         record.mapping,
         parent_sku=product.parent,
-        on_hold=channel.code not in product.publishable_on,
+        on_hold=channel.code not in product.publishable_on or _held(db, channel.code, sku),
     )
+
+
+def _held(db: Database, channel: str, sku: str) -> bool:
+    """Whether an automation rule holds the SKU's offer on the channel (low stock, say)."""
+    with db.read() as conn:
+        return is_on_hold(conn, channel, sku)
 
 
 def listings(db: Database, record: ConnectionRecord, skus: Sequence[str]) -> Values:
