@@ -15,6 +15,7 @@ from channelhub.admin import web as admin_web
 from channelhub.api import apikeys as apikeys_routes
 from channelhub.api import automation as automation_routes
 from channelhub.api import catalog as catalog_routes
+from channelhub.api import feeds as feeds_routes
 from channelhub.api import insight as insight_routes
 from channelhub.api import inventory as inventory_routes
 from channelhub.api import orders as orders_routes
@@ -100,6 +101,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(pos_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
     app.include_router(automation_routes.router)
+    app.include_router(feeds_routes.router)
     admin_web.install(app)
     install_openapi(app)
     return app

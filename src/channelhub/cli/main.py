@@ -10,6 +10,7 @@ from channelhub.apikeys import service as apikeys
 from channelhub.cli import admin as admin_cli
 from channelhub.cli import automation as automation_cli
 from channelhub.cli import catalog, pricing
+from channelhub.cli import feeds as feeds_cli
 from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
 from channelhub.cli import pos as pos_cli
@@ -139,6 +140,7 @@ pricing.register(app)
 inventory_cli.register(app)
 sync_cli.register(app)
 automation_cli.register(app)
+feeds_cli.register(app)
 
 
 def run() -> None:

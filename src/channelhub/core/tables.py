@@ -6,6 +6,7 @@ from channelhub.automation import store as _automation  # noqa: F401
 from channelhub.catalog import store as _catalog  # noqa: F401
 from channelhub.core import events as _events  # noqa: F401
 from channelhub.core.database import metadata
+from channelhub.feeds import store as _feeds  # noqa: F401
 from channelhub.insight import store as _insight  # noqa: F401
 from channelhub.inventory import store as _inventory  # noqa: F401
 from channelhub.orders import store as _orders  # noqa: F401

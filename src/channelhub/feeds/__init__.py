@@ -1,0 +1,1 @@
+"""Product feeds: Google Merchant Center (XML, TSV), local inventory and Meta catalogs."""

@@ -1,0 +1,301 @@
+"""Feed tables and the chunked, set-based reads a generation streams through.
+
+``feed_items`` holds, per feed, the content hash of every item the last published version
+carried: a delta is the items whose hash differs. Products are read in keyset chunks (``id >
+last``), each chunk one query for products, one for stock, one for stored hashes, so memory
+stays flat whatever the catalog's size, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    delete,
+    exists,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+from channelhub.catalog import store as catalog
+from channelhub.core.bulk import BulkInsert
+from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata
+from channelhub.pricing import store as pricing
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("settings", JsonType, nullable=False),
+    # SHA-256 of the feed's access token (the token itself is shown once).
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+feed_versions = Table(
+    "feed_versions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),
+    # When the generation began: the next delta looks for changes from this moment on.
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
+    Column("etag", String(100), nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("report", JsonType, nullable=False),
+    UniqueConstraint("feed_id", "number", name="uq_feed_versions_feed_number"),
+)
+
+feed_items = Table(
+    "feed_items",
+    metadata,
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("item_key", String(200), nullable=False),
+    # No foreign key: an item outlives its product until the next version removes it.
+    Column("product_id", BigId, nullable=False),
+    Column("hash", BigInteger, nullable=False),
+    PrimaryKeyConstraint("feed_id", "item_key"),
+    Index("ix_feed_items_feed_id_product_id", "feed_id", "product_id"),
+)
+
+# Hash changes a generation stages while it streams, applied to ``feed_items`` in the same
+# transaction that records the version: a generation that fails half-way changes nothing.
+feed_item_changes = Table(
+    "feed_item_changes",
+    metadata,
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("item_key", String(200), nullable=False),
+    Column("product_id", BigId, nullable=False),
+    # NULL: the item was removed.
+    Column("hash", BigInteger, nullable=True),
+    # Whether the feed held the item before (its old hash must go).
+    Column("was_stored", Boolean, nullable=False),
+    PrimaryKeyConstraint("feed_id", "number", "item_key"),
+)
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """One sellable product (simple or variant) as a feed reads it."""
+
+    id: int
+    sku: str
+    values: dict[str, dict[str, Any]]
+    parent_sku: str | None
+    parent_values: dict[str, dict[str, Any]] | None
+    base_minor: int | None
+    sale_minor: int | None
+    sale_starts_at: Any
+    sale_ends_at: Any
+
+
+def product_query(channel_id: int, price_list_id: int | None) -> Select[Any]:
+    """Approved simple products and variants with no completeness gap on the channel, with
+    their model's values and their row in the channel's price list."""
+    p = catalog.products
+    parent = p.alias("parent")
+    price = pricing.prices
+    gap = catalog.product_gaps
+    complete = ~exists().where(gap.c.channel_id == channel_id, gap.c.product_id == p.c.id)
+    return (
+        select(
+            p.c.id,
+            p.c.sku,
+            p.c["values"],
+            parent.c.sku.label("parent_sku"),
+            parent.c["values"].label("parent_values"),
+            price.c.base_minor,
+            price.c.sale_minor,
+            price.c.sale_starts_at,
+            price.c.sale_ends_at,
+        )
+        .select_from(
+            p.outerjoin(parent, parent.c.id == p.c.parent_id).outerjoin(
+                price,
+                and_(
+                    price.c.price_list_id == (price_list_id if price_list_id is not None else -1),
+                    price.c.sku == p.c.sku,
+                ),
+            )
+        )
+        .where(p.c.kind.in_(("simple", "variant")), p.c.status == "approved", complete)
+    )
+
+
+def read_chunk(conn: Connection, query: Select[Any], after_id: int, size: int) -> list[ProductRow]:
+    """The next ``size`` products with an id above ``after_id``, in id order."""
+    p = catalog.products
+    rows = conn.execute(query.where(p.c.id > after_id).order_by(p.c.id).limit(size))
+    return [ProductRow(*row) for row in rows]
+
+
+def read_products(conn: Connection, query: Select[Any], ids: Sequence[int]) -> list[ProductRow]:
+    p = catalog.products
+    return [ProductRow(*row) for row in conn.execute(query.where(p.c.id.in_(ids)).order_by(p.c.id))]
+
+
+def stored_hashes(
+    conn: Connection, feed_id: int, after_id: int, up_to: int | None
+) -> dict[str, tuple[int, int]]:
+    """item key -> (product id, hash) of the items stored for products in ``(after_id, up_to]``."""
+    f = feed_items.c
+    query = select(f.item_key, f.product_id, f.hash).where(
+        f.feed_id == feed_id, f.product_id > after_id
+    )
+    if up_to is not None:
+        query = query.where(f.product_id <= up_to)
+    return {key: (pid, value) for key, pid, value in conn.execute(query)}
+
+
+def hashes_of(
+    conn: Connection, feed_id: int, product_ids: Sequence[int]
+) -> dict[str, tuple[int, int]]:
+    f = feed_items.c
+    query = select(f.item_key, f.product_id, f.hash).where(
+        f.feed_id == feed_id, f.product_id.in_(product_ids)
+    )
+    return {key: (pid, value) for key, pid, value in conn.execute(query)}
+
+
+def stage_changes(
+    conn: Connection,
+    feed_id: int,
+    number: int,
+    changes: Sequence[tuple[str, int, int | None, bool]],
+) -> None:
+    """Stage (item key, product id, hash or None when removed, whether the feed held it)."""
+    if changes:
+        BulkInsert(
+            conn,
+            feed_item_changes,
+            ["feed_id", "number", "item_key", "product_id", "hash", "was_stored"],
+        ).run([(feed_id, number, *change) for change in changes])
+
+
+def discard_staged(conn: Connection, feed_id: int, number: int | None = None) -> None:
+    c = feed_item_changes.c
+    query = delete(feed_item_changes).where(c.feed_id == feed_id)
+    if number is not None:
+        query = query.where(c.number == number)
+    conn.execute(query)
+
+
+def apply_staged(conn: Connection, feed_id: int, number: int) -> None:
+    """Move version ``number``'s staged hashes into ``feed_items`` (set-based) and clear them."""
+    c, f = feed_item_changes.c, feed_items.c
+    # Only items the feed held before need deleting; they are walked in key order, a batch
+    # at a time, so memory stays flat however many items changed.
+    after = ""
+    while True:
+        keys = list(
+            conn.execute(
+                select(c.item_key)
+                .where(c.feed_id == feed_id, c.number == number, c.was_stored, c.item_key > after)
+                .order_by(c.item_key)
+                .limit(pricing.CHUNK)
+            ).scalars()
+        )
+        if not keys:
+            break
+        conn.execute(delete(feed_items).where(f.feed_id == feed_id, f.item_key.in_(keys)))
+        after = keys[-1]
+    conn.execute(
+        feed_items.insert().from_select(
+            ["feed_id", "item_key", "product_id", "hash"],
+            select(c.feed_id, c.item_key, c.product_id, c.hash).where(
+                c.feed_id == feed_id, c.number == number, c.hash.is_not(None)
+            ),
+        )
+    )
+    discard_staged(conn, feed_id, number)
+
+
+def categories_of(conn: Connection, product_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The category paths of each product, its model's included."""
+    p, links, categories = catalog.products, catalog.product_categories, catalog.categories
+    found: dict[int, list[str]] = {}
+    own = (
+        select(links.c.product_id, categories.c.path)
+        .join(categories, categories.c.id == links.c.category_id)
+        .where(links.c.product_id.in_(product_ids))
+    )
+    inherited = (
+        select(p.c.id, categories.c.path)
+        .select_from(
+            p.join(links, links.c.product_id == p.c.parent_id).join(
+                categories, categories.c.id == links.c.category_id
+            )
+        )
+        .where(p.c.id.in_(product_ids), p.c.parent_id.is_not(None))
+    )
+    for query in (own, inherited):
+        for product_id, path in conn.execute(query):
+            found.setdefault(product_id, []).append(path)
+    return found
+
+
+def changed_product_ids(
+    conn: Connection, since: Any, price_list_id: int | None, sale_window: Any
+) -> set[int]:
+    """Products that may have changed since ``since``: their own row, their model's, their
+    price on the channel's list, their stock anywhere, or a sale that started or ended."""
+    p, s, pr = catalog.products.c, _stock().c, pricing.prices.c
+    touched = set(conn.execute(select(p.id).where(p.updated_at >= since)).scalars())
+    if touched:
+        models = sorted(touched)
+        for start in range(0, len(models), pricing.CHUNK):
+            chunk = models[start : start + pricing.CHUNK]
+            touched.update(conn.execute(select(p.id).where(p.parent_id.in_(chunk))).scalars())
+    skus: set[str] = set(
+        conn.execute(select(s.sku).where(s.updated_at >= since).distinct()).scalars()
+    )
+    if price_list_id is not None:
+        skus.update(
+            conn.execute(
+                select(pr.sku).where(pr.price_list_id == price_list_id, pr.updated_at >= since)
+            ).scalars()
+        )
+        skus.update(sale_window)
+    ordered = sorted(skus)
+    for start in range(0, len(ordered), pricing.CHUNK):
+        chunk = ordered[start : start + pricing.CHUNK]
+        touched.update(conn.execute(select(p.id).where(p.sku.in_(chunk))).scalars())
+    return touched
+
+
+def _stock() -> Table:
+    from channelhub.inventory import store as inventory
+
+    return inventory.stock_levels
+
+
+def clear_hashes(conn: Connection, feed_id: int) -> None:
+    conn.execute(delete(feed_items).where(feed_items.c.feed_id == feed_id))
