@@ -15,6 +15,8 @@ from channelhub.admin import web as admin_web
 from channelhub.api import apikeys as apikeys_routes
 from channelhub.api import automation as automation_routes
 from channelhub.api import catalog as catalog_routes
+from channelhub.api import customer_journeys as customer_journeys_routes
+from channelhub.api import customers as customers_routes
 from channelhub.api import feeds as feeds_routes
 from channelhub.api import insight as insight_routes
 from channelhub.api import inventory as inventory_routes
@@ -95,10 +97,12 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(apikeys_routes.router, prefix="/api/v1")
     app.include_router(inventory_routes.router, prefix="/api/v1")
     app.include_router(orders_routes.router, prefix="/api/v1")
+    app.include_router(customers_routes.router, prefix="/api/v1")
+    app.include_router(customer_journeys_routes.router, prefix="/api/v1")
+    app.include_router(pos_routes.router, prefix="/api/v1")
     app.include_router(pricing_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.audit_router, prefix="/api/v1")
-    app.include_router(pos_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
     app.include_router(automation_routes.router)
     app.include_router(feeds_routes.router)

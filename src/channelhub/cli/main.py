@@ -10,6 +10,8 @@ from channelhub.apikeys import service as apikeys
 from channelhub.cli import admin as admin_cli
 from channelhub.cli import automation as automation_cli
 from channelhub.cli import catalog, pricing
+from channelhub.cli import customer_journeys as journeys_cli
+from channelhub.cli import customers as customers_cli
 from channelhub.cli import feeds as feeds_cli
 from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
@@ -44,6 +46,7 @@ def main(
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(customers_cli.app, name="customers")
 app.add_typer(insight_cli.analytics_app, name="analytics")
 app.command("audit")(insight_cli.audit)
 app.add_typer(admin_cli.user_app, name="user")
@@ -141,6 +144,7 @@ inventory_cli.register(app)
 sync_cli.register(app)
 automation_cli.register(app)
 feeds_cli.register(app)
+journeys_cli.register(app)
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from channelhub.background import run_background
 from channelhub.cli.common import EXIT_REJECTED, console, database, errors, handle_errors
 from channelhub.core.errors import InvalidInput
 from channelhub.sync import connections, messages, monitor, operations
@@ -220,8 +221,14 @@ def worker(
     batch: int = typer.Option(1000, help="jobs claimed per step"),
     concurrency: int = typer.Option(4, help="calls in flight per connection"),
     metrics_port: int | None = typer.Option(None, help="serve /metrics on this port"),
+    background: bool = typer.Option(
+        True,
+        "--background/--no-background",
+        help="also run the periodic work: customers, rules, holds, analytics, segments",
+    ),
 ) -> None:
-    """Run the dispatcher and worker loop until interrupted (SIGINT/SIGTERM finish cleanly)."""
+    """Run the dispatcher and worker loop until interrupted (SIGINT/SIGTERM finish cleanly),
+    and beside it the hub's periodic work (see channelhub.background)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # every call is in the message log
     if metrics_port:
@@ -234,7 +241,12 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await Worker(database(), batch=batch, concurrency=concurrency).run(stop)
+        db = database()
+        engine = Worker(db, batch=batch, concurrency=concurrency).run(stop)
+        if background:
+            await asyncio.gather(engine, run_background(db, stop))
+        else:
+            await engine
 
     asyncio.run(main())
 

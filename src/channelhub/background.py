@@ -1,0 +1,100 @@
+"""The hub's periodic work beside the sync engine, run by ``channelhub worker``.
+
+Each task reads its own position (an outbox cursor, a watermark) from the database, so any
+number of workers may run them and a crash loses nothing: the next run picks up where the
+last one committed. A task that fails is logged and tried again at its next turn.
+
+- customers, every second: link new orders to customer profiles (identity resolution), then
+  book loyalty points, purchase history and recommendations from order events;
+- automation, every second: workflow rules and outbound event webhooks (inbound files every
+  10 s);
+- holds, every 30 s: release cart holds whose time is up;
+- analytics, every minute: bring the sales rollups up to date;
+- segments, every hour: recompute the RFM, channel-mix and favourite-category segments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from channelhub.core.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    every: float
+    run: Callable[[Database], Any]
+
+
+def _customers(db: Database) -> int:
+    from channelhub.customers.journeys.feed import process_order_events
+    from channelhub.customers.order_hook import link_orders
+
+    linked = link_orders(db)
+    return linked + process_order_events(db)
+
+
+def _automation(db: Database) -> Any:
+    from channelhub.automation.worker import step
+
+    return asyncio.run(step(db, files=True))
+
+
+def _holds(db: Database) -> int:
+    from channelhub.inventory.reserving import release_expired
+
+    return release_expired(db)
+
+
+def _analytics(db: Database) -> Any:
+    from channelhub.insight.rollup import refresh
+
+    return refresh(db)
+
+
+def _segments(db: Database) -> int:
+    from channelhub.customers.journeys.segments import compute_segments
+
+    return compute_segments(db)
+
+
+TASKS = (
+    Task("customers", 1.0, _customers),
+    Task("automation", 1.0, _automation),
+    Task("holds", 30.0, _holds),
+    Task("analytics", 60.0, _analytics),
+    Task("segments", 3600.0, _segments),
+)
+
+
+async def run_background(
+    db: Database, stop: asyncio.Event, tasks: tuple[Task, ...] = TASKS
+) -> None:
+    """Run every task at its interval until ``stop`` is set (each in a thread of its own, so
+    a slow one never delays the others)."""
+    await asyncio.gather(*(_loop(db, task, stop) for task in tasks))
+
+
+async def _loop(db: Database, task: Task, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(task.run, db)
+        except Exception:  # keep the loop alive: every task resumes from its stored position
+            log.exception(
+                "background task %s failed; it runs again in %.0f s", task.name, task.every
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), task.every)
+
+
+def run_once(db: Database, tasks: tuple[Task, ...] = TASKS) -> dict[str, Any]:
+    """Every task once, in order (tests, and ``channelhub worker --once``)."""
+    return {task.name: task.run(db) for task in tasks}

@@ -1,0 +1,148 @@
+"""Probabilistic matching of two customers by name, address and birth date. Pure.
+
+Each field's similarity is in [0, 1] (Jaro-Winkler for names and towns, token sort ratio for
+the street line, exact-or-one-typo for postcodes and birth dates); the score is their weighted
+mean over the fields both sides have, discounted when little evidence is present. Candidate
+pairs come from blocking on the postcode and on the birth date, so the work grows with block
+sizes rather than with the square of the customer base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+WEIGHTS = {"name": 0.35, "birth_date": 0.25, "street": 0.2, "postal_code": 0.1, "city": 0.1}
+#: Below this much weight of fields present on both sides, the score is scaled down.
+MIN_EVIDENCE = 0.6
+
+
+@dataclass(frozen=True)
+class MatchFields:
+    """The attributes the matcher compares, lower-cased and trimmed."""
+
+    first_name: str = ""
+    last_name: str = ""
+    birth_date: str = ""
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+
+    @classmethod
+    def of(cls, attributes: Mapping[str, Any]) -> MatchFields:
+        address = attributes.get("address") or {}
+        street = " ".join(str(address.get(k) or "").strip() for k in ("line1", "line2")).strip()
+        return cls(
+            first_name=_clean(attributes.get("first_name")),
+            last_name=_clean(attributes.get("last_name")),
+            birth_date=_clean(attributes.get("birth_date")).replace("-", ""),
+            street=_clean(street),
+            postal_code=_clean(address.get("postal_code")).replace(" ", ""),
+            city=_clean(address.get("city")),
+        )
+
+    def blocking_keys(self) -> tuple[str, ...]:
+        keys = []
+        if self.postal_code:
+            keys.append("p:" + self.postal_code)
+        if self.birth_date:
+            keys.append("b:" + self.birth_date)
+        return tuple(keys)
+
+
+def _clean(value: Any) -> str:
+    return " ".join(str(value or "").lower().split())
+
+
+def _jw(a: str, b: str) -> float:
+    return float(JaroWinkler.normalized_similarity(a, b))
+
+
+def _typo(a: str, b: str) -> float:
+    """1 when equal, 0.6 for one edit or a swap of two characters, else 0."""
+    if a == b:
+        return 1.0
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 2 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]:
+            return 0.6
+    return 0.6 if Levenshtein.distance(a, b, score_cutoff=1) <= 1 else 0.0
+
+
+def _birth(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if len(a) == len(b) == 8 and a[:4] == b[:4] and a[4:6] == b[6:8] and a[6:8] == b[4:6]:
+        return 0.8  # day and month swapped
+    return _typo(a, b)
+
+
+def _name(a: MatchFields, b: MatchFields) -> float | None:
+    parts = [
+        _jw(x, y) for x, y in ((a.first_name, b.first_name), (a.last_name, b.last_name)) if x and y
+    ]
+    if not parts:
+        return None
+    straight = sum(parts) / len(parts)
+    if a.first_name and a.last_name and b.first_name and b.last_name:
+        swapped = (_jw(a.first_name, b.last_name) + _jw(a.last_name, b.first_name)) / 2
+        return max(straight, swapped * 0.95)
+    return straight * 0.9  # one name part only: weaker evidence
+
+
+def score_pair(a: MatchFields, b: MatchFields) -> tuple[float, dict[str, float]]:
+    """The match score of two customers in [0, 1], with each field's similarity."""
+    details: dict[str, float] = {}
+    name = _name(a, b)
+    if name is not None:
+        details["name"] = name
+    if a.birth_date and b.birth_date:
+        details["birth_date"] = _birth(a.birth_date, b.birth_date)
+    if a.street and b.street:
+        details["street"] = fuzz.token_sort_ratio(a.street, b.street) / 100
+    if a.postal_code and b.postal_code:
+        details["postal_code"] = _typo(a.postal_code, b.postal_code)
+    if a.city and b.city:
+        details["city"] = _jw(a.city, b.city)
+    if "name" not in details:
+        return 0.0, details
+    weight = sum(WEIGHTS[k] for k in details)
+    score = sum(WEIGHTS[k] * v for k, v in details.items()) / weight
+    if weight < MIN_EVIDENCE:
+        score *= weight / MIN_EVIDENCE
+    return round(score, 4), {k: round(v, 4) for k, v in details.items()}
+
+
+def candidate_pairs(
+    people: Sequence[MatchFields], max_block: int = 500
+) -> Iterable[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, sharing a blocking key; blocks larger than
+    ``max_block`` (a shared postcode of a big building) are skipped as uninformative."""
+    blocks: dict[str, list[int]] = {}
+    for index, person in enumerate(people):
+        for key in person.blocking_keys():
+            blocks.setdefault(key, []).append(index)
+    seen: set[tuple[int, int]] = set()
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > max_block:
+            continue
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                pair = (members[x], members[y])
+                if pair not in seen:
+                    seen.add(pair)
+                    yield pair
+
+
+def match_all(people: Sequence[MatchFields], lower: float) -> list[tuple[int, int, float]]:
+    """Every candidate pair scoring at least ``lower``: ``(i, j, score)``."""
+    found = []
+    for i, j in candidate_pairs(people):
+        score, _ = score_pair(people[i], people[j])
+        if score >= lower:
+            found.append((i, j, score))
+    return found

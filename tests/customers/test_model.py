@@ -1,0 +1,149 @@
+"""The pure customer model: normalization, rules, the union-find graph, survivorship."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from channelhub.customers.model import (
+    CustomerError,
+    MergeRules,
+    RecordSnapshot,
+    UnionFind,
+    cap_violation,
+    components,
+    golden_record,
+    normalize_identifier,
+    normalize_record,
+)
+from tests.customers.factories import at, home, record
+
+
+def test_identifiers_are_normalized_per_kind() -> None:
+    assert normalize_identifier("email", "  Ann.Smit@Example.NL ") == "ann.smit@example.nl"
+    assert normalize_identifier("phone", "06-12345678", region="NL") == "+31612345678"
+    assert normalize_identifier("phone", "+32 470 12 34 56", region="NL") == "+32470123456"
+    assert normalize_identifier("loyalty_card", "1234 5678-9x") == "123456789X"
+    assert normalize_identifier("channel_customer", " 42 ", channel="shopify") == "shopify:42"
+    with pytest.raises(CustomerError, match="e-mail"):
+        normalize_identifier("email", "not-an-address")
+    with pytest.raises(CustomerError, match="phone"):
+        normalize_identifier("phone", "12", region="NL")
+    with pytest.raises(CustomerError, match="needs its channel"):
+        normalize_identifier("marketplace_buyer", "abc")
+
+
+def test_a_record_keeps_its_valid_identifiers_and_reports_the_invalid_ones() -> None:
+    normalized = normalize_record(
+        record("web", "c1", email="ann@shop.nl", phone="xx", name="Ann de Vries", country="NL"),
+        MergeRules(),
+    )
+    assert normalized.identifiers == (("email", "ann@shop.nl"),)
+    assert [kind for kind, _, _ in normalized.invalid] == ["phone"]
+    assert (normalized.attributes["first_name"], normalized.attributes["last_name"]) == (
+        "Ann de",
+        "Vries",
+    )
+
+
+def test_phone_region_comes_from_country_then_channel_then_default() -> None:
+    rules = MergeRules(channel_regions={"be-shop": "BE"})
+    be = normalize_record(record("be-shop", "1", phone="0470 12 34 56"), rules)
+    nl = normalize_record(record("web", "1", phone="0612345678"), rules)
+    assert be.identifiers == (("phone", "+32470123456"),)
+    assert nl.identifiers == (("phone", "+31612345678"),)
+
+
+def test_rules_refuse_unknown_kinds_bad_thresholds_and_strong_marketplace_ids() -> None:
+    with pytest.raises(CustomerError, match="unknown identifier kind"):
+        MergeRules.from_dict({"strong_kinds": ["email", "shoe_size"]})
+    with pytest.raises(CustomerError, match="never merged on"):
+        MergeRules.from_dict({"strong_kinds": ["marketplace_buyer"]})
+    with pytest.raises(CustomerError, match="thresholds"):
+        MergeRules.from_dict({"upper_threshold": 0.5, "lower_threshold": 0.7})
+    rules = MergeRules.from_dict({"strong_kinds": ["email"], "identifier_caps": {"email": 2}})
+    assert rules.is_strong("email") and not rules.is_strong("phone")
+    assert MergeRules.from_dict(rules.as_dict()) == rules
+
+
+def test_caps_and_profile_size_are_checked() -> None:
+    rules = MergeRules(identifier_caps={"email": 2}, max_identifiers_per_profile=3)
+    assert cap_violation([("email", "a"), ("email", "b")], rules) is None
+    assert cap_violation([("email", "a"), ("email", "b"), ("email", "c")], rules) == (
+        "identifier_cap",
+        "3 email values would exceed the cap of 2",
+    )
+    four = [("phone", str(i)) for i in range(4)]
+    assert cap_violation(four, rules) == (
+        "profile_size",
+        "4 identifiers would exceed the maximum of 3 per profile",
+    )
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=60))
+def test_union_find_roots_are_the_smallest_member_and_match_components(
+    edges: list[tuple[int, int]],
+) -> None:
+    sets = UnionFind()
+    for a, b in edges:
+        sets.union(a, b)
+    nodes = sorted({n for edge in edges for n in edge})
+    groups = components(nodes, edges)
+    for group in groups:
+        assert {sets.find(n) for n in group} == {group[0]}
+    assert sorted(n for g in groups for n in g) == nodes
+
+
+def test_golden_record_follows_survivorship_rules_with_sources() -> None:
+    old = RecordSnapshot(
+        1,
+        "web",
+        "c1",
+        at(1),
+        3,
+        {
+            "email": "old@shop.nl",
+            "email_verified": True,
+            "first_name": "Ann",
+            "address": home().as_dict(),
+            "phone": "+31612345678",
+        },
+    )
+    newer = RecordSnapshot(
+        2,
+        "app",
+        "d1",
+        at(5),
+        1,
+        {
+            "email": "new@shop.nl",
+            "email_verified": False,
+            "first_name": "Anne",
+            "address": home("Dorpsstraat 9", "1234 AB").as_dict(),
+        },
+    )
+    newest = RecordSnapshot(
+        3,
+        "pos",
+        "card",
+        at(9),
+        1,
+        {"email": "", "first_name": "", "address": home("Dorpsstraat 9", "1234 AB").as_dict()},
+    )
+    golden = golden_record([old, newer, newest])
+    # the most recent *verified* e-mail wins over a newer unverified one
+    assert golden["email"]["value"] == "old@shop.nl" and golden["email"]["verified"]
+    assert golden["email"]["source"]["record_id"] == 1
+    # the latest non-empty name
+    assert golden["first_name"]["value"] == "Anne"
+    assert golden["first_name"]["source"] == {
+        "channel": "app",
+        "record_id": 2,
+        "source_ref": "d1",
+        "observed_at": at(5).isoformat(),
+    }
+    # the most frequent address, weighted by how often each record was seen (3 vs 2)
+    assert golden["address"]["value"]["line1"] == "Kerkstraat 1"
+    assert golden["address"]["count"] == 3
+    assert golden["phone"]["source"]["channel"] == "web"
