@@ -47,10 +47,10 @@ def main(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(customers_cli.app, name="customers")
+app.add_typer(pos_cli.app, name="pos")
 app.add_typer(insight_cli.analytics_app, name="analytics")
 app.command("audit")(insight_cli.audit)
 app.add_typer(admin_cli.user_app, name="user")
-app.add_typer(pos_cli.app, name="pos")
 
 
 @db_app.command("upgrade")
@@ -85,25 +85,66 @@ def serve(
 def demo(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
-    serve_api: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
+    serve_api: bool = typer.Option(
+        True, "--serve/--no-serve", help="run the live demo after loading (else only load)"
+    ),
+    duration: float = typer.Option(
+        0.0, "--duration", min=0, help="seconds of live traffic; 0 runs until Ctrl-C"
+    ),
+    pace: float = typer.Option(3.0, "--pace", min=0, help="random orders per second"),
+    seed: int = typer.Option(7, "--seed", help="seed of the shoppers' random choices"),
 ) -> None:
-    """Migrate, load the sample catalog, print an API key and serve the hub."""
-    from channelhub.demo.load import load_sample_catalog
+    """Migrate, load the sample retailer, then run the live demo: the hub and its admin, the
+    sync worker, sandbox channels and live traffic. Ctrl-C stops everything."""
+    import secrets
 
+    from channelhub.admin.users import Role, create_user, get_user, update_user
+    from channelhub.core.errors import NotFound
+    from channelhub.core.settings import get_settings
+    from channelhub.demo.load import load_live_retailer
+
+    if not os.environ.get("CHANNELHUB_SECRET_KEY"):
+        # Connections store credentials encrypted; the demo's sandboxes need no real secret.
+        os.environ["CHANNELHUB_SECRET_KEY"] = "channelhub-demo-secret-key-not-for-production"
+        get_settings.cache_clear()
+    warm = None
+    if serve_api:  # the Shopify sandbox's schema takes seconds to build: meanwhile, load
+        import threading
+
+        from channelhub.sandbox.shopify.schema import load_schema
+
+        warm = threading.Thread(target=load_schema, name="demo:schema", daemon=True)
+        warm.start()
     db = database()
     upgrade(db)
-    summary = load_sample_catalog(db)
-    console.print(summary)
+    console.print(load_live_retailer(db))
     _key, token = apikeys.create_key(db, "demo", ["admin"])
+    password = secrets.token_urlsafe(9)
+    try:
+        get_user(db, "admin")
+        update_user(db, "admin", password=password)
+    except NotFound:
+        create_user(db, "admin", password, Role.ADMIN)
     # Plain print: a terminal-wide wrap would break the key when copied.
     print(f"demo API key (admin): {token}")
+    print(f"web admin: http://{host}:{port}/admin  user: admin  password: {password}")
     print(f"API docs: http://{host}:{port}/api/v1/docs")
-    print(
-        f"try: curl -H 'Authorization: Bearer {token}' "
-        f"'http://{host}:{port}/api/v1/products?channel=bol&complete=false'"
-    )
-    if serve_api:
-        serve(host, port)
+    if not serve_api:
+        return
+    from channelhub.demo.runner import DemoOptions, run_demo
+
+    options = DemoOptions(host=host, port=port, duration=duration, pace=pace, seed=seed)
+    if warm is not None:
+        warm.join()
+    print("starting the sandboxes, the worker and the traffic; Ctrl-C stops everything")
+    report = run_demo(db, options, on_ready=lambda url: print(f"the hub is live at {url}"))
+    sent = ", ".join(f"{channel} {n}" for channel, n in sorted(report.orders_sent.items()))
+    if report.worker_error is not None:
+        print(f"the sync worker stopped with an error: {report.worker_error!r}")
+        raise typer.Exit(1)
+    print(f"demo stopped cleanly; orders placed: {sent or 'none'}")
+    if report.problems:
+        print(f"{len(report.problems)} problem(s) on the way, said above as they happened")
 
 
 apikey_app = typer.Typer(

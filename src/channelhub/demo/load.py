@@ -143,3 +143,104 @@ def _load_prices(db: Database) -> str:
             rows.append(PriceInput(sku, amount, sale, price_list=code))
         save_prices(db, rows, actor="demo")
     return f"{lists} price lists"
+
+
+# --- the live demo's retailer: every channel integrated, two stores with tills, customers ---
+
+LIVE_CHANNELS = (
+    service.ChannelInput(
+        "amazon", "Amazon.nl", ChannelKind.MARKETPLACE, ChannelMode.INTEGRATED, ("nl_NL",), "EUR"
+    ),
+    service.ChannelInput(
+        "app", "Nordwear app", ChannelKind.APP, ChannelMode.INTEGRATED, ("nl_NL",), "EUR"
+    ),
+    service.ChannelInput(
+        "store_amsterdam",
+        "Store Amsterdam (POS)",
+        ChannelKind.STORE,
+        ChannelMode.INTEGRATED,
+        ("nl_NL",),
+        "EUR",
+    ),
+    service.ChannelInput(
+        "store_rotterdam",
+        "Store Rotterdam (POS)",
+        ChannelKind.STORE,
+        ChannelMode.INTEGRATED,
+        ("nl_NL",),
+        "EUR",
+    ),
+)
+
+#: (first name, last name, city) of the demo's customers; e-mail and phone derive from them.
+CUSTOMERS = (
+    ("Sanne", "de Vries", "Amsterdam"),
+    ("Daan", "Jansen", "Rotterdam"),
+    ("Emma", "Bakker", "Utrecht"),
+    ("Lucas", "Visser", "Den Haag"),
+    ("Julia", "Smit", "Eindhoven"),
+    ("Noah", "Meijer", "Groningen"),
+    ("Tess", "de Boer", "Haarlem"),
+    ("Sem", "Mulder", "Amsterdam"),
+    ("Zoë", "de Groot", "Rotterdam"),
+    ("Finn", "Bos", "Leiden"),
+    ("Lotte", "Vos", "Delft"),
+    ("Milan", "Peters", "Amsterdam"),
+)
+
+
+def customer_email(first: str, last: str) -> str:
+    """The demo customer's address: ascii, lower case, at an example domain."""
+    local = f"{first}.{last}".lower().replace(" ", "").replace("ë", "e")
+    return f"{local}@example.nl"
+
+
+def load_live_retailer(db: Database) -> str:
+    """The sample retailer plus what the live demo sells through: Amazon, the app and two
+    integrated stores with tills, their prices and stock links, and customers. Idempotent."""
+    summary = load_sample_catalog(db)
+    for channel in LIVE_CHANNELS:
+        service.save_channel(db, channel)
+    every = [ChannelLink("wh"), ChannelLink("ams"), ChannelLink("rtm")]
+    inventory.link_channel(db, "app", every)
+    inventory.link_channel(db, "amazon", [ChannelLink("wh")])
+    inventory.link_channel(db, "store_rotterdam", [ChannelLink("rtm")])
+    skus = _sellable_skus()
+    for channel_code, markup in (("amazon", 105), ("app", 100), ("store_rotterdam", 100)):
+        code = f"{channel_code}_eur"
+        pricing.save_price_list(db, code, channel_code)
+        rows = [
+            PriceInput(sku, (_base_price(sku) * markup / 100).quantize(Decimal("0.01")))
+            for sku in skus
+        ]
+        save_prices(db, rows, price_list=code, actor="demo")
+    customers = _load_customers(db)
+    return f"{summary}; live channels amazon, app, two stores; {customers} customers"
+
+
+def _base_price(sku: str) -> Decimal:
+    if sku.startswith("JKT"):
+        return Decimal("89.00")
+    return Decimal("24.95") if sku.startswith("TEE") else Decimal("12.95")
+
+
+def _load_customers(db: Database) -> int:
+    from channelhub.customers.model import Address as CustomerAddress
+    from channelhub.customers.model import CustomerRecord
+    from channelhub.customers.service import ingest
+
+    for n, (first, last, city) in enumerate(CUSTOMERS, start=1):
+        record = CustomerRecord(
+            channel="webshop",
+            source_ref=f"demo-customer-{n}",
+            email=customer_email(first, last),
+            email_verified=True,
+            phone=f"+3161234{n:04d}",
+            country="NL",
+            first_name=first,
+            last_name=last,
+            loyalty_card=f"NW{n:08d}" if n % 2 else "",
+            address=CustomerAddress(f"Kerkstraat {n}", "", f"10{n:02d} AB", city, "NL"),
+        )
+        ingest(db, record)
+    return len(CUSTOMERS)
