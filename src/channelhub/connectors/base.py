@@ -213,6 +213,20 @@ class PermanentError(DeliveryError):
     retryable = False
 
 
+class PartialFailure(DeliveryError):
+    """Some items of a batch did not take effect and the others did: ``failures`` maps each
+    failed key (a SKU, an order id) to its own error; every other item of the batch is done,
+    as ``accepted`` says. The engine retries or gives up on each failed key alone."""
+
+    def __init__(
+        self, failures: Mapping[str, DeliveryError], accepted: Accepted | None = None
+    ) -> None:
+        keys = ", ".join(sorted(failures))
+        super().__init__(f"{len(failures)} item(s) failed: {keys}")
+        self.failures = dict(failures)
+        self.accepted = accepted or Accepted()
+
+
 class Unsupported(PermanentError):
     """The connector does not have this capability."""
 

@@ -18,6 +18,7 @@ from channelhub.connectors.base import (
     Connector,
     DeliveryError,
     Fulfilment,
+    PartialFailure,
     PermanentError,
     RateLimited,
 )
@@ -185,6 +186,14 @@ class Delivery:
         labels = (runtime.record.code, kind.value)
         try:
             accepted = await _call(runtime.connector, kind, items)
+        except PartialFailure as error:
+            runtime.buffer.add(status="partly failed", error=runtime.buffer.redact(str(error)))
+            return [
+                self._retry(j, error.failures[j.key])
+                if j.key in error.failures
+                else self._accepted(j, error.accepted)
+                for j in batch
+            ]
         except RateLimited as error:
             runtime.bucket.pause(error.retry_after or 1.0)
             runtime.buffer.add(status="rate limited", error=runtime.buffer.redact(str(error)))

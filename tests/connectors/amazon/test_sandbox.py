@@ -22,6 +22,7 @@ from channelhub.connectors.base import (
     ChannelPrice,
     Fulfilment,
     FulfilmentLine,
+    PartialFailure,
     PermanentError,
     RateLimited,
     StockLevel,
@@ -67,6 +68,22 @@ async def token(http: httpx.AsyncClient, state: AmazonState) -> str:
     )
     value: str = answer.json()["access_token"]
     return value
+
+
+def test_a_batch_with_an_unlisted_sku_fails_only_that_sku(app: Any, state: AmazonState) -> None:
+    async def scenario() -> None:
+        amazon, http = in_process(app)
+        await amazon.push_listings([listing("MUG-1")])
+        with pytest.raises(PartialFailure) as caught:
+            await amazon.push_stock([StockLevel("MUG-1", 4), StockLevel("NO-EAN", 2)])
+        assert set(caught.value.failures) == {"NO-EAN"}
+        assert isinstance(caught.value.failures["NO-EAN"], TransientError)
+        # The listed SKU of the same batch went through.
+        attributes = state.listings["MUG-1"]["attributes"]
+        assert attributes["fulfillment_availability"][0]["quantity"] == 4
+        await http.aclose()
+
+    run(scenario())
 
 
 def test_listing_is_validated_and_created_then_patched(app: Any, state: AmazonState) -> None:

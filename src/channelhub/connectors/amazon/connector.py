@@ -38,6 +38,7 @@ from channelhub.connectors.base import (
     Fulfilment,
     Listing,
     OrderPage,
+    PartialFailure,
     PermanentError,
     RateLimit,
     RateLimited,
@@ -256,20 +257,29 @@ class AmazonConnector(Connector):
                 continue
             body = {"productType": self._product_type(sku), "patches": patches}
             await self._submit(sku, "patchListingsItem", "PATCH", body)
-        if missing:
-            kept = "kept and sent with the listing" if quantities else "sent again"
-            raise TransientError(
-                f"no Amazon listing yet for SKU {', '.join(missing)}: the {what} is {kept} "
-                "once the listing is pushed",
-                retry_after=WAIT_FOR_LISTING_SECONDS,
-            )
         if not bulk:
-            return Accepted(detail=f"{len(single)} {what} updates sent")
-        feed_id = await self.submit_feed(known)
-        return Accepted(
-            pending=FEED_PREFIX + feed_id,
-            detail=f"{len(known)} {what} updates in JSON_LISTINGS_FEED {feed_id}",
-        )
+            done = Accepted(detail=f"{len(single) - len(missing)} {what} updates sent")
+        else:
+            feed_id = await self.submit_feed(known)
+            done = Accepted(
+                pending=FEED_PREFIX + feed_id,
+                detail=f"{len(known)} {what} updates in JSON_LISTINGS_FEED {feed_id}",
+            )
+        if missing:
+            # Only the SKUs without a listing wait; the others of the batch are done.
+            kept = "kept and sent with the listing" if quantities else "sent again"
+            waits = {
+                sku: TransientError(
+                    f"no Amazon listing yet for SKU {sku}: the {what} is {kept} once the "
+                    "listing is pushed",
+                    retry_after=WAIT_FOR_LISTING_SECONDS,
+                )
+                for sku in missing
+            }
+            if len(missing) == len(work):
+                raise next(iter(waits.values())) if len(waits) == 1 else PartialFailure(waits)
+            raise PartialFailure(waits, done)
+        return done
 
     def _product_type(self, sku: str) -> str:
         return self._types.get(sku, self.settings.product_type)
