@@ -16,6 +16,7 @@ from channelhub.catalog.snapshot import Channel
 from channelhub.feeds.model import LIST_SEPARATOR, Feed, FeedKind, LinkTemplate
 from channelhub.feeds.store import ProductRow
 from channelhub.inventory.model import StockPosition, available_to_promise
+from channelhub.inventory.service import pool_of
 from channelhub.pricing.model import (
     PriceContext,
     PriceEntry,
@@ -88,6 +89,8 @@ class ItemBuilder:
         self.locale = feed.locale
         self.channel = context.channel
         self.channel_record = context.channel_record
+        self.channel_id = context.channel_id
+        self.pool = pool_of(context.channel_record)
         settings = feed.settings
         self.link = LinkTemplate(settings.link_template)
         self.image_base = (settings.image_base_url or "").rstrip("/")

@@ -41,12 +41,12 @@ from channelhub.feeds.model import (
 from channelhub.feeds.rules import validate_item
 from channelhub.feeds.writers import FeedWriter, writer_for
 from channelhub.inventory import store as inventory_store
-from channelhub.inventory.service import channel_positions, channel_settings
+from channelhub.inventory.service import channel_settings
 from channelhub.pricing import store as pricing_store
 from channelhub.pricing.model import Promotion, PromotionKind, is_in_period
 
 #: Products read per query while streaming.
-CHUNK = 2000
+CHUNK = 5000
 #: Published files kept per feed (older versions keep their row, not their file).
 KEEP_FILES = 5
 #: A run that has not finished after this long is taken for dead (a crash) and may be replaced.
@@ -300,6 +300,10 @@ class _Run:
     removed: int = 0
     etag: Any = field(default_factory=lambda: hashlib.blake2b(digest_size=16))
     size: int = 0
+    #: Items built from the catalog (the rest came from the item cache).
+    rendered: int = 0
+    #: Whether the item cache was used (False: a cold build, every item rendered).
+    cached: bool = False
 
 
 def _promotions_for(
@@ -363,6 +367,11 @@ def _context(conn: Connection, feed: Feed, at: datetime) -> tuple[BuildContext, 
     return context, price_list_id
 
 
+#: A staged change: item key, product id, hash (None: removed), whether the feed held the item,
+#: the item's fragment.
+_Change = tuple[str, int, int | None, bool, bytes | None]
+
+
 def _item_hash(data: bytes) -> tuple[bytes, int]:
     digest = hashlib.blake2b(data, digest_size=8).digest()
     return digest, int.from_bytes(digest, "big", signed=True)
@@ -397,10 +406,11 @@ class _Generation:
         self,
         builder: ItemBuilder,
         items: list[BuiltItem],
-        stored: dict[str, tuple[int, int]],
+        stored: store.StoredHashes,
     ) -> None:
         kind, writer, run = self.feed.kind, self.writer, self.run
-        changes: list[tuple[str, int, int | None, bool]] = []
+        run.rendered += len(items)
+        changes: list[_Change] = []
         parts: list[bytes] = []
         etag = run.etag
         seen: set[str] = set()
@@ -414,15 +424,22 @@ class _Generation:
             seen.add(item.key)
             before = stored.get(item.key)
             if before is None or before[1] != value:
-                changes.append((item.key, item.product_id, value, before is not None))
-            elif self.only_changed:
-                continue
+                changes.append((item.key, item.product_id, value, before is not None, data))
+            else:
+                if not before[2]:  # the same item, not cached yet: cache it
+                    changes.append((item.key, item.product_id, value, True, data))
+                if self.only_changed:
+                    continue
             parts.append(data)
             etag.update(digest)
-        for key, (product_id, _) in stored.items():
+        for key, (product_id, _, _) in stored.items():
             if key not in seen:
-                changes.append((key, product_id, None, True))
+                changes.append((key, product_id, None, True, None))
                 run.removed += 1
+        self._finish(parts, changes)
+
+    def _finish(self, parts: list[bytes], changes: list[_Change]) -> None:
+        run = self.run
         run.written += len(parts)
         block = b"".join(parts)
         run.size += len(block)
@@ -431,6 +448,85 @@ class _Generation:
         if self.stage and changes:
             with self.db.transaction() as conn:
                 store.stage_changes(conn, self.feed.id, self.number, changes)
+
+    def walk_cached(
+        self, conn: Connection, builder: ItemBuilder, query: Any, changed: set[int]
+    ) -> None:
+        """A full pass through the item cache: every product in ``query``, in id order; the
+        stored fragment of each product none of whose inputs changed since the previous
+        version (``changed`` holds those that may have), a freshly built, validated item for
+        the others (changed, new, or not cached). The bytes are those of a cold build.
+
+        Only for kinds with one item per product (local inventory has one per store)."""
+        run = self.run
+        run.cached = True
+        after = 0
+        while True:
+            ids = store.read_ids(conn, query, after, CHUNK)
+            up_to = ids[-1] if ids else None
+            stored = store.stored_items(conn, self.feed.id, after, up_to)
+            cached: dict[int, tuple[str, int, bytes]] = {}
+            doubles: set[int] = set()
+            for key, (product_id, value, fragment) in stored.items():
+                if fragment is None or product_id in changed:
+                    continue
+                if product_id in cached:
+                    doubles.add(product_id)
+                cached[product_id] = (key, value, fragment)
+            for product_id in doubles:  # not one item per product: build it afresh
+                del cached[product_id]
+            build = [product_id for product_id in ids if product_id not in cached]
+            rows = store.read_products(conn, query, build) if build else []
+            items = self._items(conn, builder, rows)
+            run.report.items += len(items) + len(ids) - len(build)
+            self._merge(ids, cached, items, stored)
+            if up_to is None:
+                return
+            after = up_to
+
+    def _merge(
+        self,
+        ids: list[int],
+        cached: dict[int, tuple[str, int, bytes]],
+        items: list[BuiltItem],
+        stored: store.StoredItems,
+    ) -> None:
+        kind, writer, run = self.feed.kind, self.writer, self.run
+        run.rendered += len(items)
+        changes: list[_Change] = []
+        built: dict[int, tuple[bytes, bytes]] = {}
+        seen: set[str] = set()
+        for item in items:
+            problems = validate_item(kind, item.values)
+            if problems:
+                run.report.add(problems)
+                continue
+            data = writer.item(item.values).encode()
+            digest, value = _item_hash(data)
+            seen.add(item.key)
+            before = stored.get(item.key)
+            if before is None or before[1] != value or before[2] is None:
+                changes.append((item.key, item.product_id, value, before is not None, data))
+            built[item.product_id] = (data, digest)
+        parts: list[bytes] = []
+        etag = run.etag
+        for product_id in ids:
+            fresh = built.get(product_id)
+            if fresh is not None:
+                parts.append(fresh[0])
+                etag.update(fresh[1])
+                continue
+            hit = cached.get(product_id)
+            if hit is not None:
+                key, value, fragment = hit
+                seen.add(key)
+                parts.append(fragment)
+                etag.update(value.to_bytes(8, "big", signed=True))
+        for key, (product_id, _, _) in stored.items():
+            if key not in seen:
+                changes.append((key, product_id, None, True, None))
+                run.removed += 1
+        self._finish(parts, changes)
 
     def walk_all(self, conn: Connection, builder: ItemBuilder, query: Any) -> None:
         after = 0
@@ -459,7 +555,9 @@ class _Generation:
     ) -> list[BuiltItem]:
         if not rows:
             return []
-        positions = channel_positions(conn, builder.channel_record, [r.sku for r in rows])
+        positions = store.positions_of(
+            conn, builder.channel_id, builder.pool, [r.sku for r in rows]
+        )
         paths = store.categories_of(conn, [r.id for r in rows])
         return builder.build(rows, positions, paths)
 
@@ -549,9 +647,37 @@ def publish(
     code: str,
     kind: VersionKind = VersionKind.FULL,
     directory: Path | None = None,
+    *,
+    cache: bool = True,
 ) -> Version:
     """Publish a new version of a feed to a file: every valid item (full) or only the items
-    added or changed since the previous version (delta). Invalid items never leave the hub."""
+    added or changed since the previous version (delta). Invalid items never leave the hub.
+
+    A full version reuses the item cache (each item's fragment as last published) for the
+    products none of whose inputs changed since the previous version, and builds the rest;
+    ``cache=False`` builds every item (a cold build). The file is the same either way."""
+    return publish_measured(db, code, kind, directory, cache=cache).version
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A published version and how it was made: whether the item cache was used, and how many
+    items were built from the catalog (the others were streamed from the cache)."""
+
+    version: Version
+    cached: bool
+    rendered: int
+
+
+def publish_measured(
+    db: Database,
+    code: str,
+    kind: VersionKind = VersionKind.FULL,
+    directory: Path | None = None,
+    *,
+    cache: bool = True,
+) -> Publication:
+    """``publish``, telling how the version was made (for benchmarks and logs)."""
     feed = get_feed(db, code)
     started_at = utcnow()
     previous = latest_version(db, code)
@@ -575,14 +701,17 @@ def publish(
             generation.emit(writer.header())
             query = store.product_query(context.channel_id, price_list_id)
             candidates = None
-            if kind is VersionKind.DELTA and previous is not None:
+            cacheable = cache and feed.kind is not FeedKind.GOOGLE_LOCAL_INVENTORY
+            if previous is not None and (kind is VersionKind.DELTA or cacheable):
                 candidates = _delta_candidates(
                     conn, feed, previous.started_at, started_at, price_list_id
                 )
             if candidates is None:
                 generation.walk_all(conn, builder, query)
-            else:
+            elif kind is VersionKind.DELTA:
                 generation.walk_ids(conn, builder, query, candidates)
+            else:
+                generation.walk_cached(conn, builder, query, set(candidates))
             generation.emit(writer.footer())
         run = generation.run
         partial.replace(final)
@@ -610,7 +739,7 @@ def publish(
     _prune(db, feed)
     published = latest_version(db, code)
     assert published is not None and published.number == number
-    return published
+    return Publication(published, run.cached, run.rendered)
 
 
 def _prune(db: Database, feed: Feed) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -34,6 +35,8 @@ from sqlalchemy.sql import Select
 from channelhub.catalog import store as catalog
 from channelhub.core.bulk import BulkInsert
 from channelhub.core.database import BigId, JsonType, UtcDateTime, metadata
+from channelhub.inventory import store as inventory
+from channelhub.inventory.model import StockPosition
 from channelhub.pricing import store as pricing
 
 feeds = Table(
@@ -81,6 +84,9 @@ feed_items = Table(
     # No foreign key: an item outlives its product until the next version removes it.
     Column("product_id", BigId, nullable=False),
     Column("hash", BigInteger, nullable=False),
+    # The item as last published, in the feed's format (the item cache): a full publication
+    # streams it unchanged when none of the product's inputs changed since that version.
+    Column("fragment", LargeBinary, nullable=True),
     PrimaryKeyConstraint("feed_id", "item_key"),
     Index("ix_feed_items_feed_id_product_id", "feed_id", "product_id"),
 )
@@ -98,8 +104,21 @@ feed_item_changes = Table(
     Column("hash", BigInteger, nullable=True),
     # Whether the feed held the item before (its old hash must go).
     Column("was_stored", Boolean, nullable=False),
+    Column("fragment", LargeBinary, nullable=True),
     PrimaryKeyConstraint("feed_id", "number", "item_key"),
 )
+
+
+# A delta looks for rows changed since the previous version: products by ``updated_at``, the
+# channel's prices by list and ``updated_at``, stock levels by ``updated_at``. Without these
+# indexes each delta scans the three tables whole.
+Index("ix_products_updated_at", catalog.products.c.updated_at)
+Index(
+    "ix_prices_price_list_id_updated_at",
+    pricing.prices.c.price_list_id,
+    pricing.prices.c.updated_at,
+)
+Index("ix_stock_levels_updated_at", inventory.stock_levels.c.updated_at)
 
 
 @dataclass(frozen=True)
@@ -153,50 +172,76 @@ def product_query(channel_id: int, price_list_id: int | None) -> Select[Any]:
 def read_chunk(conn: Connection, query: Select[Any], after_id: int, size: int) -> list[ProductRow]:
     """The next ``size`` products with an id above ``after_id``, in id order."""
     p = catalog.products
-    rows = conn.execute(query.where(p.c.id > after_id).order_by(p.c.id).limit(size))
+    # ``all()`` fetches the chunk with one driver ``fetchall`` instead of a call per row.
+    rows = conn.execute(query.where(p.c.id > after_id).order_by(p.c.id).limit(size)).all()
     return [ProductRow(*row) for row in rows]
 
 
 def read_products(conn: Connection, query: Select[Any], ids: Sequence[int]) -> list[ProductRow]:
     p = catalog.products
-    return [ProductRow(*row) for row in conn.execute(query.where(p.c.id.in_(ids)).order_by(p.c.id))]
+    rows = conn.execute(query.where(p.c.id.in_(ids)).order_by(p.c.id)).all()
+    return [ProductRow(*row) for row in rows]
 
 
-def stored_hashes(
-    conn: Connection, feed_id: int, after_id: int, up_to: int | None
-) -> dict[str, tuple[int, int]]:
-    """item key -> (product id, hash) of the items stored for products in ``(after_id, up_to]``."""
+#: item key -> (product id, hash, whether its fragment is cached)
+StoredHashes = dict[str, tuple[int, int, bool]]
+#: item key -> (product id, hash, fragment or None)
+StoredItems = dict[str, tuple[int, int, bytes | None]]
+
+
+def read_ids(conn: Connection, query: Select[Any], after_id: int, size: int) -> list[int]:
+    """The ids of the next ``size`` products of ``query`` above ``after_id`` (no values read)."""
+    p = catalog.products
+    ids = query.with_only_columns(p.c.id).where(p.c.id > after_id).order_by(p.c.id).limit(size)
+    return list(conn.execute(ids).scalars().all())
+
+
+def _range(query: Select[Any], after_id: int, up_to: int | None) -> Select[Any]:
     f = feed_items.c
-    query = select(f.item_key, f.product_id, f.hash).where(
-        f.feed_id == feed_id, f.product_id > after_id
+    query = query.where(f.product_id > after_id)
+    return query if up_to is None else query.where(f.product_id <= up_to)
+
+
+def stored_hashes(conn: Connection, feed_id: int, after_id: int, up_to: int | None) -> StoredHashes:
+    """The items stored for products in ``(after_id, up_to]``."""
+    f = feed_items.c
+    query = select(f.item_key, f.product_id, f.hash, f.fragment.is_not(None)).where(
+        f.feed_id == feed_id
     )
-    if up_to is not None:
-        query = query.where(f.product_id <= up_to)
-    return {key: (pid, value) for key, pid, value in conn.execute(query)}
+    rows = conn.execute(_range(query, after_id, up_to)).all()
+    return {key: (pid, value, bool(cached)) for key, pid, value, cached in rows}
 
 
-def hashes_of(
-    conn: Connection, feed_id: int, product_ids: Sequence[int]
-) -> dict[str, tuple[int, int]]:
+def stored_items(conn: Connection, feed_id: int, after_id: int, up_to: int | None) -> StoredItems:
+    """The items stored for products in ``(after_id, up_to]``, with their fragments."""
     f = feed_items.c
-    query = select(f.item_key, f.product_id, f.hash).where(
+    query = select(f.item_key, f.product_id, f.hash, f.fragment).where(f.feed_id == feed_id)
+    rows = conn.execute(_range(query, after_id, up_to)).all()
+    return {key: (pid, value, fragment) for key, pid, value, fragment in rows}
+
+
+def hashes_of(conn: Connection, feed_id: int, product_ids: Sequence[int]) -> StoredHashes:
+    f = feed_items.c
+    query = select(f.item_key, f.product_id, f.hash, f.fragment.is_not(None)).where(
         f.feed_id == feed_id, f.product_id.in_(product_ids)
     )
-    return {key: (pid, value) for key, pid, value in conn.execute(query)}
+    rows = conn.execute(query).all()
+    return {key: (pid, value, bool(cached)) for key, pid, value, cached in rows}
 
 
 def stage_changes(
     conn: Connection,
     feed_id: int,
     number: int,
-    changes: Sequence[tuple[str, int, int | None, bool]],
+    changes: Sequence[tuple[str, int, int | None, bool, bytes | None]],
 ) -> None:
-    """Stage (item key, product id, hash or None when removed, whether the feed held it)."""
+    """Stage (item key, product id, hash or None when removed, whether the feed held it, the
+    item's fragment or None)."""
     if changes:
         BulkInsert(
             conn,
             feed_item_changes,
-            ["feed_id", "number", "item_key", "product_id", "hash", "was_stored"],
+            ["feed_id", "number", "item_key", "product_id", "hash", "was_stored", "fragment"],
         ).run([(feed_id, number, *change) for change in changes])
 
 
@@ -229,8 +274,8 @@ def apply_staged(conn: Connection, feed_id: int, number: int) -> None:
         after = keys[-1]
     conn.execute(
         feed_items.insert().from_select(
-            ["feed_id", "item_key", "product_id", "hash"],
-            select(c.feed_id, c.item_key, c.product_id, c.hash).where(
+            ["feed_id", "item_key", "product_id", "hash", "fragment"],
+            select(c.feed_id, c.item_key, c.product_id, c.hash, c.fragment).where(
                 c.feed_id == feed_id, c.number == number, c.hash.is_not(None)
             ),
         )
@@ -257,8 +302,27 @@ def categories_of(conn: Connection, product_ids: Sequence[int]) -> dict[int, lis
         .where(p.c.id.in_(product_ids), p.c.parent_id.is_not(None))
     )
     for query in (own, inherited):
-        for product_id, path in conn.execute(query):
+        for product_id, path in conn.execute(query).all():
             found.setdefault(product_id, []).append(path)
+    return found
+
+
+def positions_of(
+    conn: Connection, channel_id: int, pool: str, skus: Sequence[str]
+) -> dict[str, list[StockPosition]]:
+    """The stock rows of a chunk's SKUs in the channel's pool at the channel's locations, in
+    one query fetched at once (what ``inventory.service.channel_positions`` returns)."""
+    s, c = inventory.stock_levels.c, inventory.channel_locations.c
+    rows = conn.execute(
+        select(s.sku, s.location_id, s.on_hand, s.reserved, s.safety)
+        .join_from(
+            inventory.stock_levels, inventory.channel_locations, c.location_id == s.location_id
+        )
+        .where(c.channel_id == channel_id, s.pool == pool, s.sku.in_(sorted(set(skus))))
+    ).all()
+    found: dict[str, list[StockPosition]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(StockPosition(*row))
     return found
 
 
@@ -274,9 +338,9 @@ def changed_product_ids(
         for start in range(0, len(models), pricing.CHUNK):
             chunk = models[start : start + pricing.CHUNK]
             touched.update(conn.execute(select(p.id).where(p.parent_id.in_(chunk))).scalars())
-    skus: set[str] = set(
-        conn.execute(select(s.sku).where(s.updated_at >= since).distinct()).scalars()
-    )
+    # No DISTINCT: the set removes duplicates, and SQLite would answer a DISTINCT by walking the
+    # whole (sku, location, pool) index instead of the ``updated_at`` one.
+    skus: set[str] = set(conn.execute(select(s.sku).where(s.updated_at >= since)).scalars())
     if price_list_id is not None:
         skus.update(
             conn.execute(
@@ -292,8 +356,6 @@ def changed_product_ids(
 
 
 def _stock() -> Table:
-    from channelhub.inventory import store as inventory
-
     return inventory.stock_levels
 
 
