@@ -203,7 +203,7 @@ def dashboard(request: Request, days: int = 30) -> HTMLResponse:
     user = _user(request, P.DASHBOARD)
     db = _db(request)
     days = min(max(days, 1), 366)
-    rollup.refresh_if_stale(db, timedelta(seconds=30))
+    rollup.refresh_if_stale(db, timedelta(seconds=5))  # a day's recompute is cheap
     period = Period.parse(None, None, default_days=days)
     with db.read() as conn:
         sales = analytics.sales_by_channel(conn, period)

@@ -28,8 +28,9 @@ from channelhub.insight.audit import AuditReport, run_audit
 router = APIRouter(prefix="/analytics", responses=AUTHENTICATED | errors(422), tags=["analytics"])
 audit_router = APIRouter(responses=AUTHENTICATED | errors(404, 422), tags=["audit"])
 
-#: Readers refresh the rollups first when they are older than this.
-MAX_AGE = timedelta(seconds=30)
+#: Readers refresh the rollups first when they are older than this (recomputing only the
+#: days that changed is cheap: today, usually).
+MAX_AGE = timedelta(seconds=5)
 
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC)")]

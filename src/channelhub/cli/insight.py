@@ -102,7 +102,7 @@ def sync(csv: Path | None = CSV) -> None:
 @analytics_app.command("refresh")
 @handle_errors
 def refresh(rebuild: bool = typer.Option(False, help="recompute every day")) -> None:
-    """Bring the sales rollups up to date (the API does this by itself every 30 s)."""
+    """Bring the sales rollups up to date (the API and the worker do this by themselves)."""
     result = rollup.refresh(database(), rebuild=rebuild)
     console.print(f"{result.days} day(s) recomputed in {result.seconds:.2f} s")
 
