@@ -256,3 +256,17 @@ def test_concurrent_first_sightings_of_one_email_make_one_profile(db: Database) 
     with db.read() as conn:
         assert {canonical_profile_id(conn, p) for p in profiles} == {min(profiles)}
         assert len(profile_members(conn, min(profiles))) == 1
+
+
+def test_an_early_observation_time_is_stored_and_read_back(db: Database) -> None:
+    """SQLite keeps times as text: a year before 1000 must be zero-padded to read back."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    early = replace(
+        record("web", "acc-999", email="early@smit.nl"), observed_at=datetime(999, 1, 1, tzinfo=UTC)
+    )
+    with db.transaction() as conn:
+        profile = resolve(conn, early)
+    view = service.get_profile(db, profile)
+    assert view.golden["email"]["value"] == "early@smit.nl"

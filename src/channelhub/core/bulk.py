@@ -45,7 +45,8 @@ class BulkInsert:
     def time(self, moment: datetime) -> Any:
         """A timestamp as the column stores it (SQLite: SQLAlchemy's text format, in UTC)."""
         if self.is_sqlite:
-            return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            # SQLAlchemy's own format; strftime("%Y") would not zero-pad a year before 1000.
+            return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         return moment
 
     def run(self, rows: Sequence[Sequence[Any]]) -> None:

@@ -50,7 +50,8 @@ class Sql:
         """A timestamp as UtcDateTime stores it."""
         if self.is_pg:
             return moment
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # SQLAlchemy's own format; strftime("%Y") would not zero-pad a year before 1000.
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def read_time(self, value: Any) -> datetime:
         if isinstance(value, datetime):
