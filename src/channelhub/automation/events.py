@@ -9,12 +9,11 @@ gaps and looked for again, as the sync dispatcher does.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -22,13 +21,12 @@ from channelhub.automation.store import positions
 from channelhub.catalog.service import get_channel
 from channelhub.core.database import Database
 from channelhub.core.errors import NotFound
-from channelhub.core.events import outbox
+from channelhub.core.events import OutboxCursor, outbox
 from channelhub.inventory.model import SHARED_POOL
 from channelhub.inventory.service import stock_levels
 from channelhub.orders.service import get_order
 
 GAP_SECONDS = 60.0
-MAX_GAP_SPAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -149,35 +147,17 @@ def take_events(conn: Connection, name: str, limit: int) -> list[Any]:
     """The next outbox rows after the reader ``name``'s position, which moves past them in the
     caller's transaction (at-least-once: the caller's effects commit with the position)."""
     value = _lock(conn, name)
-    position = int(value.get("position", 0))
-    gaps: dict[str, float] = dict(value.get("gaps", {}))
-    condition = outbox.c.id > position
-    if gaps:
-        condition = or_(condition, outbox.c.id.in_([int(g) for g in gaps]))
+    cursor = OutboxCursor.load(value)
     rows = conn.execute(
         select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.created_at)
-        .where(condition)
+        .where(cursor.unread())
         .order_by(outbox.c.id)
         .limit(limit)
     ).all()
     if not rows:
         return []
-    seen = [r.id for r in rows]
-    for found in seen:
-        gaps.pop(str(found), None)
-    top = max(position, seen[-1])
-    if conn.dialect.name == "postgresql" and top - position <= MAX_GAP_SPAN:
-        now = time.time()
-        fresh = set(seen)
-        for missing in range(position + 1, top):
-            if missing not in fresh:
-                gaps.setdefault(str(missing), now)
-        gaps = {g: t for g, t in gaps.items() if now - t < GAP_SECONDS}
-    conn.execute(
-        update(positions)
-        .where(positions.c.name == name)
-        .values(value={"position": top, "gaps": gaps})
-    )
+    cursor.advance([r.id for r in rows], conn.dialect.name, GAP_SECONDS)
+    conn.execute(update(positions).where(positions.c.name == name).values(value=cursor.stored()))
     return list(rows)
 
 

@@ -11,14 +11,13 @@ Run it from the worker loop or with ``channelhub customers link-orders``.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from channelhub.core.database import Database, utcnow
-from channelhub.core.events import outbox
+from channelhub.core.events import OutboxCursor, outbox
 from channelhub.customers import store
 from channelhub.customers._sql import Sql
 from channelhub.customers.identity import resolve_record, upsert
@@ -28,7 +27,6 @@ from channelhub.orders.service import OrderView, load_order
 POSITION = "order_hook_position"
 TOPIC = "orders.status_changed"
 GAP_SECONDS = 300.0
-MAX_GAP_SPAN = 10_000
 
 
 def record_of_order(order: OrderView) -> CustomerRecord | None:
@@ -87,14 +85,10 @@ def link_orders(db: Database, limit: int = 500) -> int:
     """Link the orders of the next outbox events after the hook's position; events read."""
     with db.transaction() as conn:
         value = _lock_position(conn)
-        position = int(value.get("position", 0))
-        gaps: dict[str, float] = dict(value.get("gaps", {}))
-        condition = outbox.c.id > position
-        if gaps:
-            condition = or_(condition, outbox.c.id.in_([int(g) for g in gaps]))
+        cursor = OutboxCursor.load(value)
         rows = conn.execute(
             select(outbox.c.id, outbox.c.topic, outbox.c.payload)
-            .where(condition)
+            .where(cursor.unread())
             .order_by(outbox.c.id)
             .limit(limit)
         ).all()
@@ -104,22 +98,12 @@ def link_orders(db: Database, limit: int = 500) -> int:
             payload = row.payload or {}
             if row.topic == TOPIC and payload.get("from") is None and payload.get("order_id"):
                 link_order(conn, int(payload["order_id"]))
-        seen = [int(r.id) for r in rows]
-        for found in seen:
-            gaps.pop(str(found), None)
-        top = max(position, seen[-1])
-        if conn.dialect.name == "postgresql" and top - position <= MAX_GAP_SPAN:
-            now = time.time()
-            fresh = set(seen)
-            for missing in range(position + 1, top):
-                if missing not in fresh:
-                    gaps.setdefault(str(missing), now)
-            gaps = {g: t for g, t in gaps.items() if now - t < GAP_SECONDS}
+        cursor.advance([int(r.id) for r in rows], conn.dialect.name, GAP_SECONDS)
         upsert(
             conn,
             store.customer_settings,
             {"name": POSITION},
-            {"value": {"position": top, "gaps": gaps}},
+            {"value": cursor.stored()},
         )
         return len(rows)
 

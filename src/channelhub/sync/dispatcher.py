@@ -10,23 +10,21 @@ dispatches at a time.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from channelhub.core.database import Database
-from channelhub.core.events import outbox
+from channelhub.core.events import OutboxCursor, outbox
 from channelhub.sync.jobs import Enqueue, enqueue
 from channelhub.sync.model import JobKind, fanout_of
 from channelhub.sync.store import connections, state
 
 POSITION = "dispatcher.position"
 GAP_SECONDS = 60.0
-MAX_GAP_SPAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,14 +60,10 @@ def dispatch_once(db: Database, limit: int = 5000) -> int:
     """Turn the next outbox events into jobs; the number of events read."""
     with db.transaction() as conn:
         value = _lock_position(conn)
-        position = int(value.get("position", 0))
-        gaps: dict[str, float] = dict(value.get("gaps", {}))
-        condition = outbox.c.id > position
-        if gaps:
-            condition = or_(condition, outbox.c.id.in_([int(g) for g in gaps]))
+        cursor = OutboxCursor.load(value)
         rows = conn.execute(
             select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
-            .where(condition)
+            .where(cursor.unread())
             .order_by(outbox.c.id)
             .limit(limit)
         ).all()
@@ -85,22 +79,8 @@ def dispatch_once(db: Database, limit: int = 5000) -> int:
                 if fanout.kind in sub.kinds and fanout.channel in (None, sub.channel):
                     items.append(Enqueue(sub.id, fanout.kind, fanout.key, row.id))
         enqueue(conn, items)
-        seen = [r.id for r in rows]
-        for found in seen:
-            gaps.pop(str(found), None)
-        top = max(position, seen[-1])
-        if conn.dialect.name == "postgresql" and top - position <= MAX_GAP_SPAN:
-            now = time.time()
-            fresh = set(seen)
-            for missing in range(position + 1, top):
-                if missing not in fresh:
-                    gaps.setdefault(str(missing), now)
-            gaps = {g: t for g, t in gaps.items() if now - t < GAP_SECONDS}
-        conn.execute(
-            update(state)
-            .where(state.c.name == POSITION)
-            .values(value={"position": top, "gaps": gaps})
-        )
+        cursor.advance([r.id for r in rows], conn.dialect.name, GAP_SECONDS)
+        conn.execute(update(state).where(state.c.name == POSITION).values(value=cursor.stored()))
         return len(rows)
 
 

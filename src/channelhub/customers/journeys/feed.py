@@ -11,20 +11,18 @@ reading an event twice changes nothing.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from channelhub.core.database import Database
-from channelhub.core.events import outbox
+from channelhub.core.events import OutboxCursor, outbox
 from channelhub.customers.journeys import purchases, store
 from channelhub.orders.model import OrderStatus
 
 POSITION = "feed.position"
 GAP_SECONDS = 60.0
-MAX_GAP_SPAN = 10_000
 STATUS_CHANGED = "orders.status_changed"
 RETURNED = "orders.returned"
 ENDED = frozenset({OrderStatus.CANCELLED.value, OrderStatus.REJECTED.value})
@@ -61,14 +59,10 @@ def process_order_events(db: Database, limit: int = 500) -> int:
     (of any topic). Call it until it returns 0 to catch up."""
     with db.transaction() as conn:
         value = _lock_position(conn)
-        position = int(value.get("position", 0))
-        gaps: dict[str, float] = dict(value.get("gaps", {}))
-        condition = outbox.c.id > position
-        if gaps:
-            condition = or_(condition, outbox.c.id.in_([int(g) for g in gaps]))
+        cursor = OutboxCursor.load(value)
         rows = conn.execute(
             select(outbox.c.id, outbox.c.topic, outbox.c.payload)
-            .where(condition)
+            .where(cursor.unread())
             .order_by(outbox.c.id)
             .limit(limit)
         ).all()
@@ -78,21 +72,11 @@ def process_order_events(db: Database, limit: int = 500) -> int:
         purchases.catch_up_links(conn)
         if not rows:
             return 0
-        seen = [int(r.id) for r in rows]
-        for found in seen:
-            gaps.pop(str(found), None)
-        top = max(position, seen[-1])
-        if conn.dialect.name == "postgresql" and top - position <= MAX_GAP_SPAN:
-            now = time.time()
-            fresh = set(seen)
-            for missing in range(position + 1, top):
-                if missing not in fresh:
-                    gaps.setdefault(str(missing), now)
-            gaps = {g: t for g, t in gaps.items() if now - t < GAP_SECONDS}
+        cursor.advance([int(r.id) for r in rows], conn.dialect.name, GAP_SECONDS)
         conn.execute(
             update(store.journey_state)
             .where(store.journey_state.c.name == POSITION)
-            .values(value={"position": top, "gaps": gaps})
+            .values(value=cursor.stored())
         )
         return len(rows)
 
