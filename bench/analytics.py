@@ -1,9 +1,12 @@
 """Dashboard queries over a year of orders of a mid-size retailer.
 
 Seeds N orders (default 1,000,000; two lines on average) spread over 365 days and 6 channels,
-10,000 SKUs with stock in 4 locations, written straight into the store with driver-level
-executemany; builds the rollups; then times each dashboard query as the API runs it. Prints
-one line per query and, last, one JSON object with every timing and ``slowest_s``.
+10,000 SKUs with stock in 4 locations, and the customer side: N/4 customer profiles (2% of
+them merged into another), 85% of the orders linked to a customer who keeps to one to three
+channels, click-and-collect orders, returns in stores, and N/10 carts (a third of them
+checked out). Rows are written straight into the store with driver-level executemany. Then it
+builds the rollups and times each dashboard query as the API runs it. Prints one line per
+query and, last, one JSON object with every timing and ``slowest_s``.
 
     python bench/analytics.py                       # SQLite, 1,000,000 orders
     python bench/analytics.py --orders 200000 --database-url postgresql://postgres@127.0.0.1/test
@@ -31,7 +34,9 @@ from channelhub.catalog.model import ChannelKind, ChannelMode
 from channelhub.core.bulk import BulkInsert
 from channelhub.core.database import Database
 from channelhub.core.migrate import upgrade
-from channelhub.insight import analytics, rollup
+from channelhub.customers import store as customers_store
+from channelhub.customers.journeys import store as journeys_store
+from channelhub.insight import analytics, crosschannel, rollup
 from channelhub.insight.analytics import Interval, Period
 from channelhub.insight.audit import run_audit
 from channelhub.inventory import service as inventory
@@ -107,12 +112,27 @@ def seed(db: Database, count: int, rng: random.Random) -> None:
     ]  # fmt: skip
     start = datetime.combine(END - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
     weights = [30, 15, 20, 15, 10, 10]
+    store_channels = {channel_ids[4]: location_ids[2], channel_ids[5]: location_ids[3]}
+    profiles = seed_customers(db, count // 4, now, rng)
+    # Each customer keeps to one to three channels (two in three keep to one).
+    habits = [
+        rng.choices(channel_ids, weights, k=rng.choice((1, 1, 1, 1, 2, 2, 3)))
+        for _ in range(profiles)
+    ]
     chunk = 20_000
     for first in range(1, count + 1, chunk):
-        order_rows, line_rows = [], []
+        order_rows, line_rows, link_rows, return_rows = [], [], [], []
         for oid in range(first, min(first + chunk, count + 1)):
-            channel = rng.choices(channel_ids, weights)[0]
             placed = start + timedelta(seconds=rng.randrange(365 * 86400))
+            customer = int(profiles * rng.random() ** 2) + 1 if rng.random() < 0.85 else None
+            if customer is None:
+                channel = rng.choices(channel_ids, weights)[0]
+            else:
+                channel = rng.choice(habits[customer - 1])
+                link_rows.append((oid, customer, customer, placed))
+            method = "in_store" if channel in store_channels else "ship"
+            if method == "ship" and rng.random() < 0.1:
+                method = "pickup"
             status = "cancelled" if rng.random() < 0.03 else "shipped"
             total = 0
             for line_no in range(1, rng.choice((1, 1, 2, 2, 3, 3)) + 1):
@@ -124,13 +144,84 @@ def seed(db: Database, count: int, rng: random.Random) -> None:
                     (oid, line_no, f"SKU-{int(SKUS * rng.random() ** 3):05d}", quantity,
                      price, 0, 0, quantity, returned, 0, None)
                 )  # fmt: skip
+            refunded = 0
+            if status == "shipped" and method != "in_store" and rng.random() < 0.03:
+                refunded = total
+                store = rng.choice(location_ids[2:])
+                return_rows.append((oid, store, total, "", [], placed + timedelta(days=5)))
             order_rows.append(
-                (oid, channel, f"O{oid}", status, "ship", "paid", "EUR", total, 0, {}, {}, {}, {},
-                 "f", "f", placed, placed, placed)
+                (oid, channel, f"O{oid}", status, method, "paid", "EUR", total, refunded, {}, {},
+                 {}, {}, "f", "f", placed, placed, placed)
             )  # fmt: skip
         with db.transaction() as conn:
             BulkInsert(conn, orders_store.orders, order_columns).run(order_rows)
             BulkInsert(conn, orders_store.order_lines, line_columns).run(line_rows)
+            BulkInsert(
+                conn,
+                customers_store.customer_order_links,
+                ["order_id", "profile_id", "record_id", "created_at"],
+            ).run(link_rows)
+            BulkInsert(
+                conn,
+                orders_store.returns,
+                ["order_id", "location_id", "refund_minor", "reason", "lines", "created_at"],
+            ).run(return_rows)
+    seed_carts(db, count // 10, profiles, count, start, rng)
+
+
+def seed_customers(db: Database, count: int, now: datetime, rng: random.Random) -> int:
+    """``count`` profiles with a record each; 2% merged into an older profile."""
+    with db.transaction() as conn:
+        BulkInsert(
+            conn,
+            customers_store.customer_profiles,
+            ["id", "created_at", "updated_at", "merged_into", "golden"],
+        ).run(
+            [
+                (pid, now, now, rng.randrange(1, pid) if pid > 1 and rng.random() < 0.02 else None,
+                 {})
+                for pid in range(1, count + 1)
+            ]
+        )  # fmt: skip
+        BulkInsert(
+            conn,
+            customers_store.customer_records,
+            ["id", "profile_id", "home_profile_id", "channel", "source_ref", "attributes",
+             "seen_count", "observed_at", "created_at"],
+        ).run(
+            [(pid, pid, pid, "web", f"account:{pid}", {}, 1, now, now)
+             for pid in range(1, count + 1)]
+        )  # fmt: skip
+    return count
+
+
+def seed_carts(
+    db: Database, count: int, profiles: int, orders: int, start: datetime, rng: random.Random
+) -> None:
+    """``count`` carts of known customers on the web or in the app, one or two lines each;
+    a third checked out into an order, some picked up at a store's till."""
+    cart_rows, line_rows = [], []
+    for cid in range(1, count + 1):
+        created = start + timedelta(seconds=rng.randrange(365 * 86400))
+        order_id = rng.randrange(1, orders + 1) if rng.random() < 0.33 else None
+        location = rng.choice(("ams", "rtm")) if rng.random() < 0.05 else None
+        cart_rows.append(
+            (cid, f"t{cid}", int(profiles * rng.random() ** 2) + 1, rng.choice(("web", "app")),
+             "web", location, "checked_out" if order_id else "active", "EUR", order_id,
+             created, created + timedelta(hours=rng.randrange(1, 72)))
+        )  # fmt: skip
+        for sku in {f"SKU-{int(SKUS * rng.random() ** 3):05d}" for _ in range(rng.choice((1, 2)))}:
+            line_rows.append((cid, sku, 1, "web", created))
+    with db.transaction() as conn:
+        BulkInsert(
+            conn,
+            journeys_store.carts,
+            ["id", "token", "profile_id", "channel", "last_channel", "location", "status",
+             "currency", "order_id", "created_at", "updated_at"],
+        ).run(cart_rows)  # fmt: skip
+        BulkInsert(
+            conn, journeys_store.cart_lines, ["cart_id", "sku", "quantity", "channel", "updated_at"]
+        ).run(line_rows)
 
 
 def timed(name: str, run: Callable[[], Any], timings: dict[str, float]) -> Any:
@@ -181,6 +272,21 @@ def main() -> None:
                     return query(conn)
 
             timed(name, run, timings)
+        # Cross-channel reports read every order of the period: the worker computes them
+        # (timed here as "compute") and the dashboard and the API serve the snapshot.
+        computed: dict[str, float] = {}
+        for report in crosschannel.REPORTS:
+            for label, period in (("30 days", month), ("a year", year)):
+                timed(
+                    f"compute {report}, {label}",
+                    lambda r=report, p=period: crosschannel.compute(db, r, p),
+                    computed,
+                )
+                timed(
+                    f"{report}, {label} (snapshot)",
+                    lambda r=report, p=period: crosschannel.snapshot(db, r, p),
+                    timings,
+                )
         audit = timed("audit (no read-back)", lambda: run_audit(db), {})
         db.engine.dispose()
     print(
@@ -191,6 +297,7 @@ def main() -> None:
                 "seed_s": round(seed_s, 1),
                 "rollup_rebuild_s": build["rollup: rebuild from orders"],
                 "queries_s": timings,
+                "crosschannel_compute_s": computed,
                 "audit_s": round(audit.seconds, 4),
                 "audit_checked": sum(score.checked for score in audit.scores),
                 "slowest_s": max(timings.values()),

@@ -34,6 +34,7 @@ def test_one_pass_links_orders_books_points_and_refreshes_analytics(db: Database
     ids = [orders.import_order(db, replace(o, placed_at=placed)).order_id for o in (first, second)]
     result = run_once(db)
     assert result["customers"] >= 2
+    assert result["insight"] == 12  # three cross-channel reports over four periods
     with db.read() as conn:
         profiles = {
             row.order_id: row.profile_id for row in conn.execute(select(customer_order_links))
@@ -68,4 +69,6 @@ def test_a_failing_task_is_logged_and_the_others_keep_running(db: Database) -> N
 
     asyncio.run(main())
     assert calls.count("broken") >= 2 and calls.count("fine") >= 2
-    assert [t.name for t in TASKS] == ["customers", "automation", "holds", "analytics", "segments"]
+    assert [t.name for t in TASKS] == [
+        "customers", "automation", "holds", "analytics", "insight", "segments"
+    ]  # fmt: skip

@@ -10,6 +10,8 @@ last one committed. A task that fails is logged and tried again at its next turn
   10 s);
 - holds, every 30 s: release cart holds whose time is up;
 - analytics, every minute: bring the sales rollups up to date;
+- insight, every 5 minutes: recompute the cross-channel reports of the dashboard's periods
+  that are older than 15 minutes;
 - segments, every hour: recompute the RFM, channel-mix and favourite-category segments.
 """
 
@@ -60,6 +62,12 @@ def _analytics(db: Database) -> Any:
     return refresh(db)
 
 
+def _insight(db: Database) -> int:
+    from channelhub.insight.crosschannel import refresh_windows
+
+    return refresh_windows(db)
+
+
 def _segments(db: Database) -> int:
     from channelhub.customers.journeys.segments import compute_segments
 
@@ -71,6 +79,7 @@ TASKS = (
     Task("automation", 1.0, _automation),
     Task("holds", 30.0, _holds),
     Task("analytics", 60.0, _analytics),
+    Task("insight", 300.0, _insight),
     Task("segments", 3600.0, _segments),
 )
 

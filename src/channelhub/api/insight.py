@@ -1,5 +1,6 @@
-"""Analytics routes: sales per channel and over time, inventory health and sync health, as
-JSON or, with ``format=csv``, as CSV; the rollup refresh and unit costs for margins."""
+"""Analytics routes: sales per channel and over time, customers and journeys across channels,
+inventory health and sync health, as JSON or, with ``format=csv``, as CSV; the rollup refresh
+and unit costs for margins."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from channelhub.api.deps import Reader, Writer, get_db
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
 from channelhub.core.database import Database
-from channelhub.insight import analytics, costs, rollup
+from channelhub.insight import analytics, costs, crosschannel, rollup
 from channelhub.insight.analytics import (
     ChannelSales,
     ConnectionHealth,
@@ -24,6 +25,7 @@ from channelhub.insight.analytics import (
     SalesPoint,
 )
 from channelhub.insight.audit import AuditReport, run_audit
+from channelhub.insight.crosschannel import CustomerGroup, JourneyFigure, SegmentChannelMix
 
 router = APIRouter(prefix="/analytics", responses=AUTHENTICATED | errors(422), tags=["analytics"])
 audit_router = APIRouter(responses=AUTHENTICATED | errors(404, 422), tags=["audit"])
@@ -34,6 +36,10 @@ MAX_AGE = timedelta(seconds=5)
 
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC)")]
+
+
+#: Cross-channel reports are served from snapshots up to this old (see ``crosschannel``).
+MAX_SNAPSHOT_AGE = crosschannel.MAX_AGE
 
 
 def _fresh(db: Database) -> Database:
@@ -87,6 +93,70 @@ def series(
     with _fresh(db).read() as conn:
         rows = analytics.sales_over_time(conn, _period(start, end), interval, channel)
     return _csv(rows, "sales-series") if format == "csv" else rows
+
+
+Fresh = Annotated[
+    bool, Query(description="compute now instead of serving the snapshot (up to 15 min old)")
+]
+
+
+def _snapshot(
+    db: Database, report: str, period: Period, fresh: bool, format: str, response: Response
+) -> Any:
+    """A cross-channel report from its snapshot; ``X-Computed-At`` says when it was computed."""
+    found = crosschannel.snapshot(db, report, period, timedelta(0) if fresh else MAX_SNAPSHOT_AGE)
+    computed_at = found.computed_at.isoformat()
+    if format == "csv":
+        answer = _csv(found.rows, report.replace("_", "-"))
+        answer.headers["X-Computed-At"] = computed_at
+        return answer
+    response.headers["X-Computed-At"] = computed_at
+    return found.rows
+
+
+@router.get("/customers", response_model=list[CustomerGroup], responses=CSV_TOO)
+def customer_value(
+    response: Response,
+    start: Day = None,
+    end: Day = None,
+    format: Format = "json",
+    fresh: Fresh = False,
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> Any:
+    """Customers who bought in more than one channel against those who bought in one, and
+    online-only against store-only against both: customers, orders, revenue per customer;
+    orders linked to no customer are counted apart (``not_linked``)."""
+    return _snapshot(db, "customers", _period(start, end), fresh, format, response)
+
+
+@router.get("/journeys", response_model=list[JourneyFigure], responses=CSV_TOO)
+def journeys(
+    response: Response,
+    start: Day = None,
+    end: Day = None,
+    format: Format = "json",
+    fresh: Fresh = False,
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> Any:
+    """Journeys across channels that ended in the period: researched online and bought in a
+    store, bought online to collect or returned in a store, and more (see ``description``)."""
+    return _snapshot(db, "journeys", _period(start, end), fresh, format, response)
+
+
+@router.get("/segments/channels", response_model=list[SegmentChannelMix], responses=CSV_TOO)
+def segment_channels(
+    response: Response,
+    start: Day = None,
+    end: Day = None,
+    format: Format = "json",
+    fresh: Fresh = False,
+    db: Database = Depends(get_db),
+    _: ApiKey = Reader,
+) -> Any:
+    """Channel mix per RFM segment: each channel's customers, orders and share of revenue."""
+    return _snapshot(db, "segment_channels", _period(start, end), fresh, format, response)
 
 
 @router.get("/inventory", response_model=InventoryHealth)

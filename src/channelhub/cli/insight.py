@@ -12,12 +12,13 @@ import typer
 from rich.table import Table
 
 from channelhub.cli.common import console, database, handle_errors
-from channelhub.insight import analytics, rollup
+from channelhub.insight import analytics, crosschannel, rollup
 from channelhub.insight.analytics import Interval, Period
 from channelhub.insight.audit import run_audit
 
 analytics_app = typer.Typer(
-    help="Analytics: sales per channel and over time, inventory and sync health.",
+    help="Analytics: sales per channel and over time, customers and journeys across channels,"
+    " inventory and sync health.",
     no_args_is_help=True,
 )
 
@@ -88,6 +89,33 @@ def inventory(
     _show(health.low_cover, "lowest days of cover", None)
     _show(health.slow_movers, "slow movers", None)
     _show(health.locations, "where stock sits and where it sells", None)
+
+
+@analytics_app.command("customers")
+@handle_errors
+def customers(start: str | None = START, end: str | None = END, csv: Path | None = CSV) -> None:
+    """Multichannel against single-channel customers, online against store against both."""
+    period = Period.parse(start, end)
+    rows = crosschannel.compute(database(), "customers", period).rows
+    _show(rows, f"customers {period.start} .. {period.end}", csv)
+
+
+@analytics_app.command("journeys")
+@handle_errors
+def journeys(start: str | None = START, end: str | None = END, csv: Path | None = CSV) -> None:
+    """Journeys across channels: researched online and bought in store, and the others."""
+    period = Period.parse(start, end)
+    rows = crosschannel.compute(database(), "journeys", period).rows
+    _show(rows, f"journeys {period.start} .. {period.end}", csv)
+
+
+@analytics_app.command("segments")
+@handle_errors
+def segments(start: str | None = START, end: str | None = END, csv: Path | None = CSV) -> None:
+    """Channel mix per RFM segment: where each segment's customers buy."""
+    period = Period.parse(start, end)
+    rows = crosschannel.compute(database(), "segment_channels", period).rows
+    _show(rows, f"channel mix per segment {period.start} .. {period.end}", csv)
 
 
 @analytics_app.command("sync")

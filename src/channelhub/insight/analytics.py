@@ -13,7 +13,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -58,6 +58,12 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The period as UTC times: from the first day's midnight up to, not including, the
+        midnight after the last day."""
+        first = datetime.combine(self.start, time.min, tzinfo=UTC)
+        return first, first + timedelta(days=self.days)
 
     def previous(self) -> Period:
         """The period of the same length just before this one."""

@@ -14,7 +14,12 @@ Checks, each on every channel it applies to:
 - ``orders_not_imported``: orders the channel sent that the hub has not applied, and polling
   that has fallen behind;
 - ``delivery_failed``: dead letters waiting for a replay;
-- ``independent_channel``: the channel still runs on its own stock pool and prices.
+- ``independent_channel``: the channel still runs on its own stock pool and prices;
+- ``customer_not_linked``: orders that name a customer (an e-mail, a phone, a name, an id)
+  but were not linked to a customer profile after ``LINK_GRACE``, so that customer's history,
+  loyalty and service notes miss them; ``customer_match_pending``: a customer record of the
+  channel that may be the same person as a record elsewhere, waiting for someone to confirm or
+  reject the match.
 
 The audit only reads: it changes nothing in the hub or on the channels.
 """
@@ -37,6 +42,12 @@ from channelhub.catalog.model import ProductKind, Status
 from channelhub.catalog.store import channels, product_gaps, products
 from channelhub.connectors.base import Capability, DeliveryError
 from channelhub.core.database import Database, utcnow
+from channelhub.customers.store import (
+    customer_match_suggestions,
+    customer_order_links,
+    customer_records,
+)
+from channelhub.orders.store import orders
 from channelhub.pricing.parity import parity_report
 from channelhub.sync import values
 from channelhub.sync.connections import load_connection
@@ -49,6 +60,9 @@ DEFAULT_LIMIT = 200
 #: An inbound message older than this that is not applied counts as not imported.
 INBOX_GRACE = timedelta(minutes=5)
 READ_CHUNK = 100
+#: An order not linked to a customer profile this long after it was imported is a finding (the
+#: worker links new orders within seconds).
+LINK_GRACE = timedelta(minutes=10)
 
 
 class Severity(StrEnum):
@@ -143,6 +157,7 @@ def run_audit(
                         f"add {channel.code} --mode integrated ...` with its other settings",
                     )
                 )
+        _customer_checks(conn, out, chosen, started)
         for link in links:
             channel_id = next(c.id for c in chosen if c.code == link.channel)
             subscriptions = set(link.subscriptions or [])
@@ -305,6 +320,93 @@ def _order_checks(conn: Connection, out: _Collector, link: Any, now: datetime) -
                     f"order polling is {round(behind)} s overdue (every {link.poll_seconds} s)",
                     "start a worker (`channelhub worker`) or test the connection",
                     link.code,
+                )
+            )
+
+
+def _customer_checks(conn: Connection, out: _Collector, chosen: list[Any], now: datetime) -> None:
+    """Orders of each channel not linked to a customer profile, and the channel's customer
+    records waiting on a possible match."""
+    o, code_of = orders.c, {c.id: c.code for c in chosen}
+    for channel_id, count in conn.execute(
+        select(o.channel_id, func.count())
+        .where(o.channel_id.in_(list(code_of)), o.created_at < now - LINK_GRACE)
+        .group_by(o.channel_id)
+    ):
+        out.checked[code_of[channel_id]] += int(count)
+    unlinked = conn.execute(
+        select(o.channel_id, o.external_id, o.customer, o.shipping_address, o.billing_address)
+        .where(
+            o.channel_id.in_(list(code_of)),
+            o.created_at < now - LINK_GRACE,
+            ~exists().where(customer_order_links.c.order_id == o.id),
+        )
+        .order_by(o.id)
+    )
+    for row in unlinked:
+        who = _named_customer(row.customer, row.shipping_address, row.billing_address)
+        if who is None:
+            continue  # a guest without any detail: nobody to link
+        out.add(
+            Finding(
+                "customer_not_linked",
+                Severity.WARNING,
+                code_of[row.channel_id],
+                row.external_id,
+                f"the order names {who} but is not linked to a customer profile: their "
+                "history, loyalty and service notes miss it",
+                "start a worker (`channelhub worker`), or `channelhub customers link-orders`",
+            )
+        )
+    _pending_matches(conn, out, set(code_of.values()))
+
+
+def _named_customer(customer: Any, *addresses: Any) -> str | None:
+    """What identifies the order's customer, as identity resolution reads it; None for a
+    guest order without any detail."""
+    details = customer if isinstance(customer, dict) else {}
+    for key in ("email", "phone", "customer_id", "id", "name"):
+        if details.get(key):
+            return f"{key.replace('_', ' ')} {details[key]}"
+    for address in addresses:
+        if isinstance(address, dict) and address.get("name"):
+            return f"name {address['name']}"
+    return None
+
+
+def _pending_matches(conn: Connection, out: _Collector, audited: set[str]) -> None:
+    s, mine, theirs = (
+        customer_match_suggestions.c,
+        customer_records.alias("mine"),
+        customer_records.alias("theirs"),
+    )
+    for record_column, other_column in ((s.record_a, s.record_b), (s.record_b, s.record_a)):
+        rows = conn.execute(
+            select(
+                mine.c.channel,
+                mine.c.source_ref,
+                theirs.c.channel,
+                theirs.c.source_ref,
+                s.id,
+                s.score,
+            )
+            .join_from(customer_match_suggestions, mine, mine.c.id == record_column)
+            .join(theirs, theirs.c.id == other_column)
+            .where(s.status == "pending", mine.c.channel.in_(sorted(audited)))
+            .order_by(s.id)
+        )
+        for channel, ref, other_channel, other_ref, suggestion, score in rows:
+            out.checked[channel] += 1
+            out.add(
+                Finding(
+                    "customer_match_pending",
+                    Severity.WARNING,
+                    channel,
+                    ref,
+                    f"may be the same customer as {other_channel} {other_ref} (score "
+                    f"{score:.2f}); until decided they are two profiles",
+                    f"confirm or reject suggestion {suggestion} in the admin (customers) or "
+                    f"`channelhub customers confirm {suggestion}`",
                 )
             )
 

@@ -7,9 +7,18 @@ that changed meanwhile, gives the same rows.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 
-from channelhub.core.database import UtcDateTime, metadata
+from channelhub.core.database import JsonType, UtcDateTime, metadata
 from channelhub.orders.store import orders
 
 sales_daily = Table(
@@ -64,3 +73,18 @@ rollup_state = Table(
 # The rollup finds changed orders by ``updated_at`` and recomputes days by ``placed_at``.
 Index("ix_orders_updated_at", orders.c.updated_at)
 Index("ix_orders_placed_at_channel", orders.c.placed_at, orders.c.channel_id)
+
+#: Cross-channel reports as last computed per period (they read every order of the period,
+#: seconds on a year of a mid-size retailer): what the dashboard and the API serve while
+#: younger than their maximum age. Derived; deleting a row only costs its recomputation.
+insight_snapshots = Table(
+    "insight_snapshots",
+    metadata,
+    Column("report", String(40), nullable=False),
+    Column("start", String(10), nullable=False),  # YYYY-MM-DD
+    Column("end", String(10), nullable=False),
+    Column("rows", JsonType, nullable=False),
+    Column("seconds", Float, nullable=False),  # how long the computation took
+    Column("computed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("report", "start", "end", name="pk_insight_snapshots"),
+)
