@@ -99,8 +99,9 @@ def _apply_orders(db: Database, record: ConnectionRecord, data: bytes, fmt: str)
         for line in order.lines:
             if line.sku in unknown:
                 raise FileProblem(where, f"order {order.external_id}: unknown SKU {line.sku!r}")
-    # One transaction for the whole file (the order service's batch import).
-    results = orders._import_with_retry(db, inputs, record.code)
+    # All or nothing per file: a file that fails is moved to failed/ whole, so none of its
+    # orders may stay imported (the batch import would keep the good ones).
+    results = orders.import_orders_atomically(db, inputs, record.code)
     return len(results)
 
 

@@ -28,8 +28,8 @@ from channelhub.core.database import Database, utcnow
 from channelhub.core.events import record_event
 from channelhub.customers import identity, store
 from channelhub.customers.service import _link_dict, load_profile
+from channelhub.orders.privacy import anonymise_customer
 from channelhub.orders.service import load_order
-from channelhub.orders.store import orders
 
 PartFunction = Callable[[Connection, Sequence[int]], Any]
 
@@ -70,9 +70,6 @@ def _load_parts() -> None:
 
 
 # --- export and erasure -------------------------------------------------------------------
-
-#: What an erased order keeps of its addresses: the country, which tax accounting needs.
-KEPT_ADDRESS_FIELDS = ("country",)
 
 
 def export_profile(db: Database, profile_id: int, actor: str) -> dict[str, Any]:
@@ -171,7 +168,7 @@ def erase_profile(db: Database, profile_id: int, actor: str) -> dict[str, Any]:
             int(o)
             for o in conn.execute(select(O.order_id).where(O.profile_id.in_(members))).scalars()
         ]
-        anonymise_orders(conn, order_ids)
+        anonymise_customer(conn, order_ids)
         parts = {name: fn(conn, members) for name, fn in sorted(erasers().items())}
         summary = {
             "profile_id": survivor,
@@ -185,37 +182,6 @@ def erase_profile(db: Database, profile_id: int, actor: str) -> dict[str, Any]:
         record_event(conn, "customers.profile_erased", str(survivor), {"profile_id": survivor})
         done: dict[str, Any] = json_safe(summary)
         return done
-
-
-def anonymise_orders(conn: Connection, order_ids: Sequence[int]) -> None:
-    """Keep the orders (amounts, lines, dates) but drop their customer's personal fields.
-
-    The orders context offers no anonymisation of its own yet, so this one statement writes
-    its personal columns directly.
-    """
-    if not order_ids:
-        return
-    rows = conn.execute(
-        select(orders.c.id, orders.c.billing_address, orders.c.shipping_address).where(
-            orders.c.id.in_(order_ids)
-        )
-    ).all()
-    for row in rows:
-        conn.execute(
-            update(orders)
-            .where(orders.c.id == row.id)
-            .values(
-                customer={"email": "", "name": "erased", "phone": ""},
-                billing_address=_kept(row.billing_address),
-                shipping_address=_kept(row.shipping_address),
-                updated_at=utcnow(),
-            )
-        )
-
-
-def _kept(address: Any) -> dict[str, Any]:
-    source = address or {}
-    return {k: source[k] for k in KEPT_ADDRESS_FIELDS if k in source}
 
 
 def audit_log(

@@ -191,6 +191,25 @@ def import_orders(
     return [r for r in results if r is not None]
 
 
+def import_orders_atomically(
+    db: Database, orders: Sequence[OrderInput], actor: str
+) -> list[ImportResult]:
+    """Import every order in one transaction, or none of them: for a batch that must not be
+    applied in part (an exchange file). Idempotent like ``import_order``.
+
+    Raises ``InvalidInput`` naming the first invalid order before anything is written, and the
+    ``ChannelhubError`` of the first order that cannot be placed, after rolling back them all
+    (``import_orders`` would instead keep the others and report that one).
+    """
+    for order in orders:
+        problems = order_problems(order)
+        if problems:
+            raise InvalidInput(
+                f"order {order.external_id!r} is not valid", [Problem(w, m) for w, m in problems]
+            )
+    return _import_with_retry(db, orders, actor)
+
+
 def _import_alone(db: Database, order: OrderInput, actor: str) -> ImportResult:
     try:
         return _import_with_retry(db, [order], actor)[0]

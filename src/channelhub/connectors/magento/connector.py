@@ -8,7 +8,6 @@ It keeps no database state: which SKUs exist comes from the product search
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -53,9 +52,11 @@ from channelhub.connectors.magento.mapping import (
     product_body,
     source_item,
 )
+from channelhub.connectors.polling import PollCursorFormat
 
 MAX_ORDER_PAGES = 5
 OVERLAP = timedelta(seconds=1)  # updated_at has whole seconds: re-read the last second
+ORDER_CURSOR = PollCursorFormat("Magento", magento_time, magento_time_text)
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _STORE_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -303,10 +304,11 @@ class MagentoConnector(Connector):
         """Orders updated since the cursor, oldest update first, through the order search.
         Each request re-reads the cursor's second; the page only advances when a whole page
         lies within that second."""
-        after, page = _read_cursor(cursor, self.settings.import_orders_since)
+        position = ORDER_CURSOR.read(cursor, self.settings.import_orders_since)
         size = self.settings.orders_page_size
         orders: list[ChannelOrder] = []
         for _ in range(MAX_ORDER_PAGES):
+            after, page = position.after, position.page
             filters = [("updated_at", magento_time_text(after - OVERLAP), "gt")] if after else []
             params = search_params(
                 filters, sort=("updated_at", "ASC"), page_size=size, current_page=page
@@ -318,19 +320,11 @@ class MagentoConnector(Connector):
             raw = ((answer or {}).get("items") or []) if page <= pages else []
             batch = [order_from_magento(item) for item in raw if isinstance(item, Mapping)]
             orders += batch
-            newest = max((o.updated_at or o.created_at for o in batch), default=None)
-            if newest is not None and (after is None or newest > after):
-                after, page = newest, 1
-            elif page < pages:
-                page += 1
-                continue
-            else:
-                page = 1
-                break
-            if pages <= 1:
+            position, read_on = position.advanced(batch, pages)
+            if not read_on:
                 break
         unique = {order.external_id: order for order in orders}
-        return OrderPage(tuple(unique.values()), _write_cursor(after, page))
+        return OrderPage(tuple(unique.values()), ORDER_CURSOR.write(position))
 
     async def _order(self, order_id: str) -> dict[str, Any]:
         answer = await self.client.json("GET", f"/orders/{_order_id(order_id)}")
@@ -393,20 +387,3 @@ def _order_id(external_id: str) -> str:
     if not external_id.isdigit():
         raise PermanentError(f"{external_id!r} is not a Magento order id (entity_id)")
     return external_id
-
-
-def _read_cursor(cursor: str | None, since: datetime | None) -> tuple[datetime | None, int]:
-    if not cursor:
-        return since, 1
-    try:
-        data = json.loads(cursor)
-        after = magento_time(data["after"], "cursor time") if data.get("after") else since
-        return after, max(1, int(data.get("page", 1)))
-    except (ValueError, KeyError, TypeError, PermanentError) as error:
-        raise PermanentError(f"unreadable Magento order cursor: {cursor!r}") from error
-
-
-def _write_cursor(after: datetime | None, page: int) -> str | None:
-    if after is None:
-        return None
-    return json.dumps({"after": magento_time_text(after), "page": page})

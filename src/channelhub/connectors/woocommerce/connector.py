@@ -37,6 +37,7 @@ from channelhub.connectors.base import (
     TransientError,
     WebhookMessage,
 )
+from channelhub.connectors.polling import PollCursorFormat
 from channelhub.connectors.woocommerce.client import API_VERSION, WooClient, raise_for_batch
 from channelhub.connectors.woocommerce.mapping import (
     CANCELLED_STATUSES,
@@ -66,6 +67,7 @@ LOOKUP_CHUNK = 50  # SKUs per GET /products?sku=a,b,... (keeps URLs short)
 MAX_ORDER_PAGES = 5  # pages read per poll; the rest waits for the next poll
 WEBHOOK_TOPICS = ("order.created", "order.updated")
 OVERLAP = timedelta(seconds=1)  # *_gmt fields have whole seconds: re-read the last second
+ORDER_CURSOR = PollCursorFormat("WooCommerce", gmt_time, gmt_text)
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -405,36 +407,28 @@ class WooCommerceConnector(Connector):
         The cursor holds the newest ``date_modified_gmt`` seen and a page number; each request
         re-reads the last second (timestamps have whole seconds), and the page only advances
         when a whole page lies within that second, so no order is skipped."""
-        after, page = _read_cursor(cursor, self.settings.import_orders_since)
+        position = ORDER_CURSOR.read(cursor, self.settings.import_orders_since)
         orders: list[ChannelOrder] = []
         for _ in range(MAX_ORDER_PAGES):
             params: dict[str, Any] = {
                 "orderby": "modified",
                 "order": "asc",
                 "per_page": self.settings.orders_per_page,
-                "page": page,
+                "page": position.page,
                 "dates_are_gmt": "true",
             }
-            if after is not None:
-                params["modified_after"] = gmt_text(after - OVERLAP)
+            if position.after is not None:
+                params["modified_after"] = gmt_text(position.after - OVERLAP)
             response = await self.client.call("GET", "/orders", params=params)
             raw = response.json()
             batch = [order_from_woo(item) for item in raw if isinstance(item, Mapping)]
             orders += batch
             total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
-            newest = max((o.updated_at or o.created_at for o in batch), default=None)
-            if newest is not None and (after is None or newest > after):
-                after, page = newest, 1
-            elif page < total_pages:
-                page += 1  # a whole page inside the overlap second: read on
-                continue
-            else:
-                page = 1
-                break
-            if total_pages <= 1:
+            position, read_on = position.advanced(batch, total_pages)
+            if not read_on:
                 break
         unique = {order.external_id: order for order in orders}
-        return OrderPage(tuple(unique.values()), _write_cursor(after, page))
+        return OrderPage(tuple(unique.values()), ORDER_CURSOR.write(position))
 
     async def _order(self, order_id: str) -> dict[str, Any]:
         answer = await self.client.json("GET", f"/orders/{_order_id(order_id)}")
@@ -515,20 +509,3 @@ def _order_id(external_id: str) -> str:
     if not external_id.isdigit():
         raise PermanentError(f"{external_id!r} is not a WooCommerce order id")
     return external_id
-
-
-def _read_cursor(cursor: str | None, since: datetime | None) -> tuple[datetime | None, int]:
-    if not cursor:
-        return since, 1
-    try:
-        data = json.loads(cursor)
-        after = gmt_time(data["after"], "cursor time") if data.get("after") else since
-        return after, max(1, int(data.get("page", 1)))
-    except (ValueError, KeyError, TypeError, PermanentError) as error:
-        raise PermanentError(f"unreadable WooCommerce order cursor: {cursor!r}") from error
-
-
-def _write_cursor(after: datetime | None, page: int) -> str | None:
-    if after is None:
-        return None
-    return json.dumps({"after": gmt_text(after), "page": page})
