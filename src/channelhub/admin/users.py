@@ -2,10 +2,13 @@
 
 | role | sees | changes |
 |---|---|---|
-| admin | everything | everything, users included |
+| admin | everything | everything, users included; a customer's export and erasure |
 | merchandiser | dashboard, products, stock, orders, audit | products |
 | stock | dashboard, products, stock, orders | stock (adjust, count, transfer), shipments |
-| service | dashboard, products, stock, orders, customers | returns and cancellations |
+| service | dashboard, products, stock, orders, customers | returns, cancellations; customers |
+
+A person's data export and erasure are the admin's only, as the API asks its ``admin`` scope
+for them: erasure cannot be undone, and an export hands out everything the hub holds of them.
 
 Passwords are hashed with Argon2id (argon2-cffi); a failed login says only that the name or
 the password is wrong.
@@ -45,6 +48,7 @@ class Permission(StrEnum):
     ORDERS_SHIP = "orders.ship"
     ORDERS_SERVICE = "orders.service"  # returns and cancellations
     CUSTOMERS = "customers"
+    CUSTOMERS_PRIVACY = "customers.privacy"  # a person's data export and erasure
     CHANNELS = "channels"  # connections, tests, mapping previews
     SYNC = "sync"  # the message log, dead letters, replay
     AUDIT = "audit"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,12 @@ from channelhub.catalog.products import ProductInput, ValueInput, change_status,
 from channelhub.core.database import Database
 from channelhub.core.errors import ChannelhubError, NotFound
 from channelhub.core.settings import get_settings
+from channelhub.customers import erasure
+from channelhub.customers import service as customers
+from channelhub.customers.journeys import consent, interactions, loyalty, timeline
+from channelhub.customers.journeys.consent import Purpose
+from channelhub.customers.journeys.interactions import InteractionKind
+from channelhub.customers.matching import Suggestion
 from channelhub.insight import analytics, rollup
 from channelhub.insight.analytics import Interval, Period
 from channelhub.insight.audit import run_audit
@@ -71,6 +79,7 @@ NAV = [
     ("products", "/admin/products", P.PRODUCTS_READ),
     ("stock", "/admin/stock", P.STOCK_READ),
     ("orders", "/admin/orders", P.ORDERS_READ),
+    ("customers", "/admin/customers", P.CUSTOMERS),
     ("channels", "/admin/channels", P.CHANNELS),
     ("sync", "/admin/sync", P.SYNC),
     ("audit", "/admin/audit", P.AUDIT),
@@ -707,6 +716,339 @@ async def users_update(request: Request, username: str) -> Response:
         f"user {username} updated",
     )
     return _back("/admin/users")
+
+
+# --- customers -----------------------------------------------------------------------------
+
+#: The highest id the customers' tables hold; larger ids in a URL are simply unknown.
+MAX_CUSTOMER_ID = 2**62
+CUSTOMERS_PAGE = 50
+SUGGESTIONS_PAGE = 25
+#: The golden record's fields in the order a person reads them.
+GOLDEN_ORDER = ("first_name", "last_name", "email", "phone", "loyalty_card", "birth_date")
+#: The fields of a suggestion's two records shown side by side: label, field, and whether the
+#: matcher scores it (its score detail has the field's name) or it is shown for context only.
+PAIR_FIELDS = (
+    ("name", "name", True),
+    ("birth date", "birth_date", True),
+    ("street", "street", True),
+    ("postal code", "postal_code", True),
+    ("city", "city", True),
+    ("e-mail", "email", False),
+    ("phone", "phone", False),
+)
+#: A field scoring at least this much is shown as close rather than different.
+CLOSE_SCORE = 0.8
+
+
+@dataclass(frozen=True)
+class GoldenField:
+    """One field of the golden record and the channel record it was taken from."""
+
+    name: str
+    value: str
+    channel: str
+    source_ref: str
+    observed_at: str
+    note: str
+
+
+@dataclass(frozen=True)
+class PairField:
+    """One field of a suggestion's two records, and whether they agree."""
+
+    label: str
+    a: str
+    b: str
+    score: float | None
+    verdict: str  # same, close, differs, missing
+
+
+@dataclass(frozen=True)
+class SuggestionPair:
+    """A pending merge suggestion with its two channel records side by side."""
+
+    suggestion: Suggestion
+    record_a: dict[str, Any]
+    record_b: dict[str, Any]
+    fields: list[PairField]
+
+
+def _actor(user: User) -> str:
+    return f"admin:{user.username}"
+
+
+def _known_id(number: int, what: str = "customer profile") -> int:
+    """``number`` when the database could hold it as an id; NotFound otherwise, rather than
+    the database's overflow error."""
+    if not 1 <= number <= MAX_CUSTOMER_ID:
+        raise NotFound(f"{what} {number} does not exist")
+    return number
+
+
+def _text(value: Any) -> str:
+    """A golden or record value as a person reads it: addresses on one line."""
+    if isinstance(value, dict):
+        city = " ".join(str(value.get(k) or "") for k in ("postal_code", "city")).strip()
+        parts = [value.get("line1"), value.get("line2"), city, value.get("country")]
+        return ", ".join(str(p) for p in parts if p)
+    return "" if value is None else str(value)
+
+
+def _golden_fields(golden: dict[str, Any]) -> list[GoldenField]:
+    names = [n for n in GOLDEN_ORDER if n in golden] + sorted(set(golden) - set(GOLDEN_ORDER))
+    fields = []
+    for name in names:
+        entry = golden[name] if isinstance(golden[name], dict) else {"value": golden[name]}
+        source = entry.get("source") or {}
+        notes = []
+        if "verified" in entry:
+            notes.append("verified" if entry["verified"] else "not verified")
+        if entry.get("count"):
+            notes.append(f"seen {entry['count']}×")
+        fields.append(
+            GoldenField(
+                name=name,
+                value=_text(entry.get("value")),
+                channel=str(source.get("channel") or ""),
+                source_ref=str(source.get("source_ref") or ""),
+                observed_at=str(source.get("observed_at") or "")[:19].replace("T", " "),
+                note=", ".join(notes),
+            )
+        )
+    return fields
+
+
+def _record_fields(attributes: dict[str, Any]) -> dict[str, str]:
+    """The fields the matcher compares (and e-mail and phone), as a person reads them."""
+    address = attributes.get("address") or {}
+    name = (attributes.get("first_name") or "", attributes.get("last_name") or "")
+    street = (address.get("line1") or "", address.get("line2") or "")
+    return {
+        "name": " ".join(name).strip(),
+        "birth_date": str(attributes.get("birth_date") or ""),
+        "street": " ".join(street).strip(),
+        "postal_code": str(address.get("postal_code") or ""),
+        "city": str(address.get("city") or ""),
+        "email": str(attributes.get("email") or ""),
+        "phone": str(attributes.get("phone") or ""),
+    }
+
+
+def _verdict(a: str, b: str, score: float | None) -> str:
+    if not a or not b:
+        return "missing"
+    if score is None:
+        return "same" if a.casefold() == b.casefold() else "differs"
+    if score >= 1.0:
+        return "same"
+    return "close" if score >= CLOSE_SCORE else "differs"
+
+
+def _channel_record(db: Database, profile_id: int, record_id: int) -> dict[str, Any]:
+    """One channel record of a profile (empty when it is gone, e.g. erased meanwhile)."""
+    try:
+        records = customers.get_profile(db, profile_id).records
+    except NotFound:
+        return {}
+    return next((r for r in records if r["id"] == record_id), {})
+
+
+def _suggestion_pair(db: Database, suggestion: Suggestion) -> SuggestionPair:
+    record_a = _channel_record(db, suggestion.profile_a, suggestion.record_a)
+    record_b = _channel_record(db, suggestion.profile_b, suggestion.record_b)
+    values_a = _record_fields(record_a.get("attributes") or {})
+    values_b = _record_fields(record_b.get("attributes") or {})
+    fields = []
+    for label, name, scored in PAIR_FIELDS:
+        a, b = values_a[name], values_b[name]
+        score = suggestion.details.get(name) if scored else None
+        if a or b:
+            fields.append(PairField(label, a, b, score, _verdict(a, b, score)))
+    return SuggestionPair(suggestion, record_a, record_b, fields)
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers_page(request: Request, q: str = "", after: int = 0) -> HTMLResponse:
+    user = _user(request, P.CUSTOMERS)
+    db = _db(request)
+    query = q.strip()[:320]
+    error = None
+    found: list[dict[str, Any]] = []
+    try:
+        found = customers.search_profiles(
+            db, query, None, min(max(after, 0), MAX_CUSTOMER_ID), CUSTOMERS_PAGE
+        )
+    except ChannelhubError as problem:
+        error = str(problem)
+    pending = customers.suggestions(db, "pending", 0, SUGGESTIONS_PAGE)
+    return _page(
+        request,
+        "customers.html",
+        user,
+        q=query,
+        found=found,
+        error=error,
+        next_after=found[-1]["id"] if len(found) == CUSTOMERS_PAGE else None,
+        pairs=[_suggestion_pair(db, s) for s in pending],
+    )
+
+
+async def _decide_suggestion(request: Request, suggestion_id: int, confirm: bool) -> Response:
+    """Confirm or reject a suggestion as the API does; the result shows on the list."""
+    user = _user(request, P.CUSTOMERS)
+    await _form(request, user)
+    done = "confirmed: the two customers are now one" if confirm else "rejected"
+    _attempt(
+        request,
+        lambda: customers.decide_suggestion(
+            _db(request), _known_id(suggestion_id, "match suggestion"), confirm, _actor(user)
+        ),
+        f"suggestion {suggestion_id} {done}",
+    )
+    return _back("/admin/customers#suggestions")
+
+
+@router.post("/customers/suggestions/{suggestion_id}/confirm")
+async def customer_suggestion_confirm(request: Request, suggestion_id: int) -> Response:
+    return await _decide_suggestion(request, suggestion_id, True)
+
+
+@router.post("/customers/suggestions/{suggestion_id}/reject")
+async def customer_suggestion_reject(request: Request, suggestion_id: int) -> Response:
+    return await _decide_suggestion(request, suggestion_id, False)
+
+
+@router.get("/customers/{profile_id}", response_class=HTMLResponse)
+def customer_page(request: Request, profile_id: int) -> Response:
+    user = _user(request, P.CUSTOMERS)
+    db = _db(request)
+    try:
+        profile = customers.get_profile(db, _known_id(profile_id))
+    except NotFound as error:
+        return _not_found(request, user, str(error))
+    if profile.id != profile_id:
+        _flash(request, f"customer {profile_id} was merged into customer {profile.id}")
+        return _back(f"/admin/customers/{profile.id}")
+    view = timeline.customer_view(db, profile.id)
+    consents, consent_history = consent.consents(db, profile.id)
+    merge_log = customers.merge_log(db, profile.id)
+    return _page(
+        request,
+        "customer.html",
+        user,
+        profile=profile,
+        golden=_golden_fields(profile.golden),
+        view=view,
+        orders=[e for e in view.timeline if e.kind in ("order", "return")],
+        carts=[e for e in view.timeline if e.kind == "cart"],
+        loyalty=loyalty.account(db, profile.id),
+        consents=consents,
+        consent_history=consent_history[::-1],
+        purposes=list(Purpose),
+        notes=interactions.list_interactions(db, profile.id)[::-1],
+        merge_log=merge_log,
+        undone={entry["undoes"] for entry in merge_log if entry["undoes"]},
+        privacy_log=erasure.audit_log(db, profile.id),
+    )
+
+
+@router.post("/customers/{profile_id}/consents")
+async def customer_consent(request: Request, profile_id: int) -> Response:
+    user = _user(request, P.CUSTOMERS)
+    form = await _form(request, user)
+    back = f"/admin/customers/{profile_id}"
+    granted = {"grant": True, "withdraw": False}.get(form.get("answer", ""))
+    try:
+        purpose = Purpose(form.get("purpose", ""))
+    except ValueError:
+        purpose = None
+    if purpose is None or granted is None:
+        choices = ", ".join(p.value for p in Purpose)
+        _flash(request, f"consent: choose a purpose ({choices}) and grant or withdraw", "error")
+        return _back(back)
+    note = " · ".join(n for n in (form.get("note", "").strip(), f"by {_actor(user)}") if n)
+    _attempt(
+        request,
+        lambda: consent.record_consent(
+            _db(request),
+            _known_id(profile_id),
+            purpose,
+            granted,
+            form.get("source", "").strip(),
+            note,
+        ),
+        f"consent {purpose.value} {'granted' if granted else 'withdrawn'}",
+    )
+    return _back(back)
+
+
+@router.post("/customers/{profile_id}/notes")
+async def customer_note(request: Request, profile_id: int) -> Response:
+    user = _user(request, P.CUSTOMERS)
+    form = await _form(request, user)
+    _attempt(
+        request,
+        lambda: interactions.log_interaction(
+            _db(request),
+            _known_id(profile_id),
+            InteractionKind.NOTE,
+            "admin",
+            form.get("subject", "").strip(),
+            form.get("body", ""),
+            user.username,
+        ),
+        "note added",
+    )
+    return _back(f"/admin/customers/{profile_id}")
+
+
+@router.post("/customers/{profile_id}/links/{link_id}/unmerge")
+async def customer_unmerge(request: Request, profile_id: int, link_id: int) -> Response:
+    user = _user(request, P.CUSTOMERS)
+    await _form(request, user)
+    db = _db(request)
+
+    def undo() -> None:
+        logged = customers.merge_log(db, _known_id(profile_id))
+        if link_id not in {entry["id"] for entry in logged}:
+            raise NotFound(f"merge link {link_id} is not in the merge log of customer {profile_id}")
+        customers.unmerge(db, link_id, _actor(user))
+
+    _attempt(request, undo, f"merge link {link_id} undone")
+    return _back(f"/admin/customers/{profile_id}")
+
+
+@router.post("/customers/{profile_id}/erase")
+async def customer_erase(request: Request, profile_id: int) -> Response:
+    """Erase the person as POST /api/v1/customers/{id}/erase does, once the user typed the
+    profile id or ERASE: erasure cannot be undone."""
+    user = _user(request, P.CUSTOMERS_PRIVACY)
+    form = await _form(request, user)
+    if form.get("confirm", "").strip() not in (str(profile_id), "ERASE"):
+        _flash(request, f"nothing erased: type {profile_id} or ERASE to confirm", "error")
+        return _back(f"/admin/customers/{profile_id}")
+    _attempt(
+        request,
+        lambda: erasure.erase_profile(_db(request), _known_id(profile_id), _actor(user)),
+        f"customer {profile_id} erased; their orders are kept, anonymised",
+    )
+    return _back(f"/admin/customers/{profile_id}")
+
+
+@router.get("/customers/{profile_id}/export")
+def customer_export(request: Request, profile_id: int) -> Response:
+    """The JSON export of GET /api/v1/customers/{id}/export, as a download (audited)."""
+    user = _user(request, P.CUSTOMERS_PRIVACY)
+    try:
+        document = erasure.export_profile(_db(request), _known_id(profile_id), _actor(user))
+    except NotFound as error:
+        return _not_found(request, user, str(error))
+    return Response(
+        json.dumps(document, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="customer-{profile_id}.json"'},
+    )
 
 
 def _not_found(request: Request, user: User, detail: str) -> HTMLResponse:
