@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
-    case,
     delete,
     distinct,
     exists,
@@ -144,64 +143,82 @@ def _linked_orders(*columns: Any) -> Select[Any]:
 def customer_value(conn: Connection, period: Period) -> list[CustomerGroup]:
     """Multichannel against single-channel customers, and online against store against both,
     over the orders placed in the period."""
-    per_channel = (
-        _linked_orders(
-            SURVIVOR.label("pid"),
-            o.channel_id,
-            o.currency,
-            case((IN_STORE_CHANNEL, 1), else_=0).label("store"),
-            func.count().label("n"),
-            func.sum(o.total_minor).label("revenue"),
-            func.sum(o.refunded_minor).label("refunded"),
-        )
-        .where(_sold_in(period))
-        .group_by(SURVIVOR, o.channel_id, o.currency, IN_STORE_CHANNEL)
-        .cte("per_channel")
+    customers: dict[int, _Customer] = {}
+    store_channels = set(
+        conn.execute(select(ch.id).where(ch.kind == ChannelKind.STORE.value)).scalars()
     )
-    pc = per_channel.c
-    reach = (
-        select(
-            pc.pid,
-            func.count(distinct(pc.channel_id)).label("channels"),
-            func.max(pc.store).label("store"),
-            func.min(pc.store).label("online"),  # 0 when some channel was not a store
-        )
-        .group_by(pc.pid)
-        .cte("reach")
-    )
-    r = reach.c
-    groups = {
-        "channels": case((r.channels > 1, "multichannel"), else_="single_channel"),
-        "reach": case(
-            (r.online == 1, "store_only"),
-            (r.store == 0, "online_only"),
-            else_="online_and_store",
-        ),
-    }
-    rows: list[tuple[str, str, str, int, int, int, int]] = []
-    for dimension, group in groups.items():
-        query = (
-            select(
-                group,
-                pc.currency,
-                func.count(distinct(pc.pid)),
-                func.sum(pc.n),
-                func.sum(pc.revenue),
-                func.sum(pc.refunded),
-            )
-            .select_from(per_channel.join(reach, r.pid == pc.pid))
-            .group_by(group, pc.currency)
-        )
-        rows += [(dimension, *row) for row in conn.execute(query)]
+    for pid, channel_id, currency, count, revenue, refunded in _per_customer_channel(
+        conn, period, o.channel_id
+    ):
+        store = channel_id in store_channels
+        found = customers.setdefault(int(pid), _Customer())
+        found.channels.add(channel_id)
+        found.reach.add("store" if store else "online")
+        totals = found.money.setdefault(currency, [0, 0, 0])
+        totals[0] += int(count)
+        totals[1] += int(revenue or 0)
+        totals[2] += int(refunded or 0)
+    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for found in customers.values():
+        reach = "online_and_store" if len(found.reach) > 1 else f"{next(iter(found.reach))}_only"
+        mix = "multichannel" if len(found.channels) > 1 else "single_channel"
+        for currency, (count, revenue, refunded) in found.money.items():
+            for key in (("channels", mix, currency), ("reach", reach, currency)):
+                figures = sums[key]
+                figures[0] += 1
+                figures[1] += count
+                figures[2] += revenue
+                figures[3] += refunded
+    rows = [(d, g, c, n, count, rev, ref) for (d, g, c), (n, count, rev, ref) in sums.items()]
     unlinked = (
         select(o.currency, func.count(), func.sum(o.total_minor), func.sum(o.refunded_minor))
         .where(_sold_in(period), ~exists().where(links.order_id == o.id))
         .group_by(o.currency)
     )
     for currency, count, revenue, refunded in conn.execute(unlinked):
-        for dimension in groups:
-            rows.append((dimension, "not_linked", currency, 0, count, revenue, refunded))
+        for dimension in ("channels", "reach"):
+            rows.append(
+                (dimension, "not_linked", currency, 0, int(count), int(revenue), int(refunded))
+            )
     return _groups(rows)
+
+
+@dataclass
+class _Customer:
+    channels: set[int] = field(default_factory=set)
+    reach: set[str] = field(default_factory=set)  # online, store
+    money: dict[str, list[int]] = field(default_factory=dict)  # currency: orders, revenue, refunds
+
+
+def _per_customer_channel(conn: Connection, period: Period, *keys: Any) -> list[tuple[Any, ...]]:
+    """One row per customer (surviving profile), ``keys`` (the channel) and currency: orders,
+    revenue, refunds. One pass over the period's orders (the ``ix_orders_sales`` index holds
+    every column read) grouped by the linked profile; profiles merged since are then folded
+    into their survivor here, which spares a lookup of every order's profile."""
+    grouped = conn.execute(
+        select(
+            links.profile_id,
+            *keys,
+            o.currency,
+            func.count(),
+            func.sum(o.total_minor),
+            func.sum(o.refunded_minor),
+        )
+        .select_from(orders.join(customer_order_links, links.order_id == o.id))
+        .where(_sold_in(period))
+        .group_by(links.profile_id, *keys, o.currency)
+    ).all()
+    survivor = dict(
+        conn.execute(select(prof.id, prof.merged_into).where(prof.merged_into.is_not(None))).all()
+    )
+    folded: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for pid, *rest in grouped:
+        *key, count, revenue, refunded = rest
+        entry = folded[(survivor.get(pid, pid), *key)]
+        entry[0] += int(count)
+        entry[1] += int(revenue or 0)
+        entry[2] += int(refunded or 0)
+    return [(*key, *figures) for key, figures in folded.items()]
 
 
 def _groups(rows: list[tuple[str, str, str, int, int, int, int]]) -> list[CustomerGroup]:
@@ -322,10 +339,12 @@ def _journey_queries(conn: Connection, period: Period) -> dict[str, Select[Any]]
                     or_(cart.c.order_id.is_(None), cart.c.status != "checked_out"),
                     cart.c.created_at <= o.placed_at,
                     cart.c.updated_at >= _days_before(conn, o.placed_at, RESEARCH_WINDOW_DAYS),
+                    # one of the order's lines (read by the order) was in the cart
                     exists(
-                        select(literal(1))
-                        .select_from(line.join(bought, bought.c.sku == line.c.sku))
-                        .where(line.c.cart_id == cart.c.id, bought.c.order_id == o.id)
+                        select(literal(1)).where(
+                            line.c.cart_id == cart.c.id,
+                            line.c.sku.in_(select(bought.c.sku).where(bought.c.order_id == o.id)),
+                        )
                     ),
                 ),
             ),
@@ -367,66 +386,45 @@ def _journey_queries(conn: Connection, period: Period) -> dict[str, Select[Any]]
 def segment_channel_mix(conn: Connection, period: Period) -> list[SegmentChannelMix]:
     """Per RFM segment (of the newest segment run), each channel's customers, orders and
     share of the segment's revenue in the period."""
+    code_of = dict(conn.execute(select(ch.id, ch.code)).all())
     seg = customer_segments.c
-    segment = func.coalesce(seg.rfm_segment, "unscored")
-    per = (
-        _linked_orders(
-            SURVIVOR.label("pid"),
-            ch.code.label("channel"),
-            o.currency,
-            func.count().label("n"),
-            func.sum(o.total_minor).label("revenue"),
+    segment_of = dict(conn.execute(select(seg.profile_id, seg.rfm_segment)).all())
+    rows = [
+        (segment_of.get(pid, "unscored"), pid, code_of[channel_id], currency, count, revenue)
+        for pid, channel_id, currency, count, revenue, _ in _per_customer_channel(
+            conn, period, o.channel_id
         )
-        .where(_sold_in(period))
-        .group_by(SURVIVOR, ch.code, o.currency)
-        .cte("per")
-    )
-    p = per.c
-    source = per.outerjoin(customer_segments, seg.profile_id == p.pid)
-    by_channel = (
-        select(segment, p.channel, p.currency, func.count(), func.sum(p.n), func.sum(p.revenue))
-        .select_from(source)
-        .group_by(segment, p.channel, p.currency)
-    )
-    customers = (
-        select(p.pid, segment.label("segment"), func.count(distinct(p.channel)).label("channels"))
-        .select_from(source)
-        .group_by(p.pid, segment)
-        .subquery()
-    )
-    sizes = {
-        name: (int(count), int(multi or 0))
-        for name, count, multi in conn.execute(
-            select(
-                customers.c.segment,
-                func.count(),
-                func.sum(case((customers.c.channels > 1, 1), else_=0)),
-            ).group_by(customers.c.segment)
-        )
-    }
-    rows = conn.execute(by_channel).all()
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for name, _, currency, _, _, revenue in rows:
-        totals[name, currency] += int(revenue or 0)
-    return [
-        SegmentChannelMix(
-            segment=name,
-            segment_customers=sizes[name][0],
-            multichannel_customers=sizes[name][1],
-            channel=channel,
-            currency=currency,
-            customers=int(count),
-            orders=int(n),
-            revenue=_money(int(revenue or 0), currency),
-            share_of_segment_revenue=_ratio(int(revenue or 0), totals[name, currency]),
-        )
-        for name, channel, currency, count, n, revenue in sorted(rows, key=_mix_order)
     ]
-
-
-def _mix_order(row: Any) -> tuple[str, str, int, str]:
-    name, channel, currency, _, _, revenue = row
-    return name, currency, -int(revenue or 0), channel
+    figures: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    channels_of: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for segment, profile, code, money, orders_count, amount in rows:
+        entry = figures[segment, code, money]
+        entry[0] += 1
+        entry[1] += int(orders_count)
+        entry[2] += int(amount or 0)
+        channels_of[segment, int(profile)].add(code)
+    sizes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (segment, _), codes in channels_of.items():
+        sizes[segment][0] += 1
+        sizes[segment][1] += len(codes) > 1
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for (segment, _, money), entry in figures.items():
+        totals[segment, money] += entry[2]
+    found = [
+        SegmentChannelMix(
+            segment=segment,
+            segment_customers=sizes[segment][0],
+            multichannel_customers=sizes[segment][1],
+            channel=code,
+            currency=money,
+            customers=customers,
+            orders=orders_count,
+            revenue=_money(amount, money),
+            share_of_segment_revenue=_ratio(amount, totals[segment, money]),
+        )
+        for (segment, code, money), (customers, orders_count, amount) in figures.items()
+    ]
+    return sorted(found, key=lambda r: (r.segment, r.currency, -r.revenue, r.channel))
 
 
 # --- snapshots -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""insight snapshots: cross-channel reports as last computed per period
+"""insight snapshots: cross-channel reports as last computed per period; the orders' period
+index covers what those reports read
 
 Revision ID: 0014
 Revises: 0013
@@ -18,7 +19,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+SALES_COLUMNS = ["status", "currency", "total_minor", "refunded_minor", "delivery_method"]
+
+
 def upgrade() -> None:
+    op.drop_index("ix_orders_placed_at_channel", table_name="orders")
+    op.create_index(
+        "ix_orders_placed_at_channel", "orders", ["placed_at", "channel_id", *SALES_COLUMNS]
+    )
     op.create_table(
         "insight_snapshots",
         sa.Column("report", sa.String(length=40), nullable=False),
@@ -33,3 +41,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("insight_snapshots")
+    op.drop_index("ix_orders_placed_at_channel", table_name="orders")
+    op.create_index("ix_orders_placed_at_channel", "orders", ["placed_at", "channel_id"])
