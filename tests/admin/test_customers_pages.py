@@ -384,3 +384,28 @@ def test_unknown_ids_answer_not_found(client: TestClient, people: People) -> Non
         "/admin/customers/999999/erase", data={"csrf": token, "confirm": "ERASE"}
     )
     assert response.status_code == 404
+
+
+def test_the_dashboard_shows_customers_across_channels(
+    client: TestClient, shop: Database, people: People
+) -> None:
+    """Ann bought on the web (2 x 10.00) and in the store (25.00): one multichannel customer,
+    online and store; her till sale was not researched online (she had no cart)."""
+    sign_in(client, "merchandiser1")
+    page = client.get("/admin/?days=7").text
+
+    def section(testid: str) -> str:
+        found = re.search(rf'data-testid="{testid}">(.*?)</table>', page, re.S)
+        assert found, testid
+        return found.group(1)
+
+    groups = section("customer-groups")
+    assert re.search(
+        r"<td>multichannel</td><td class=\"num\">1</td><td class=\"num\">2</td>\s*"
+        r"<td class=\"num\">45.00 EUR</td><td class=\"num\">45.00</td>",
+        groups,
+    ), groups
+    assert "<td>online and store</td>" in groups
+    journeys = section("journeys")
+    assert re.search(r"researched online bought in store</td><td class=\"num\">0<", journeys)
+    assert "<td>web</td>" in section("segment-mix") and "/ customer" in page

@@ -53,7 +53,7 @@ from channelhub.customers.journeys import consent, interactions, loyalty, timeli
 from channelhub.customers.journeys.consent import Purpose
 from channelhub.customers.journeys.interactions import InteractionKind
 from channelhub.customers.matching import Suggestion
-from channelhub.insight import analytics, rollup
+from channelhub.insight import analytics, crosschannel, rollup
 from channelhub.insight.analytics import Interval, Period
 from channelhub.insight.audit import run_audit
 from channelhub.inventory import service as inventory
@@ -219,6 +219,11 @@ def dashboard(request: Request, days: int = 30) -> HTMLResponse:
         series = analytics.sales_over_time(conn, period, Interval.DAY)
         health = analytics.inventory_health(conn, window_days=min(days, 366), limit=8)
         sync = analytics.sync_health(conn)
+    # Cross-channel reports come from their snapshots (the worker keeps 7/30/90/365 days).
+    value, paths, mix = (
+        crosschannel.snapshot(db, report, period).rows
+        for report in ("customers", "journeys", "segment_channels")
+    )
     buckets = sorted({p.bucket for p in series})
     by_channel: dict[str, dict[str, float]] = defaultdict(dict)
     for point in series:
@@ -237,6 +242,15 @@ def dashboard(request: Request, days: int = 30) -> HTMLResponse:
             [f"{s.channel} ({s.currency})" for s in sales], [float(s.revenue) for s in sales]
         ),
         trend_chart=charts.lines(buckets, lines),
+        customer_groups=[g for g in value if g.dimension == "channels"],
+        reach=[g for g in value if g.dimension == "reach"],
+        value_chart=charts.bars(
+            [f"{g.group.replace('_', ' ')} ({g.currency})" for g in value if g.customers],
+            [float(g.revenue_per_customer or 0) for g in value if g.customers],
+            unit=" / customer",
+        ),
+        journeys=paths,
+        segment_mix=mix,
         totals={
             "revenue": sum(float(s.revenue) for s in sales),
             "orders": sum(s.orders for s in sales),
