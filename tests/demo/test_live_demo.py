@@ -19,12 +19,16 @@ from typer.testing import CliRunner
 
 from channelhub.admin.users import authenticate
 from channelhub.cli.main import app
-from channelhub.core.database import Database
+from channelhub.core.database import Database, utcnow
 from channelhub.core.migrate import upgrade
 from channelhub.core.settings import get_settings
+from channelhub.customers.journeys import profiles
+from channelhub.customers.order_hook import link_all_orders
 from channelhub.demo.load import load_live_retailer
 from channelhub.demo.runner import DemoOptions, Narrator, run_demo
 from channelhub.demo.traffic import CHANNEL_WEIGHTS, LAST_UNIT, REPRICED, RETURNED
+from channelhub.insight.analytics import Period
+from channelhub.insight.crosschannel import journeys
 from channelhub.inventory.service import stock_levels
 from channelhub.orders.model import OrderStatus
 from channelhub.orders.service import get_order, list_orders
@@ -96,6 +100,22 @@ def test_one_round_of_the_live_demo(demo_db: Database) -> None:
     assert returned.channel == "webshop" and returned.returns
     assert [line.sku for line in returned.lines] == [RETURNED]
     assert on_hand(db, RETURNED, "ams") >= taken_back.facts["after"]
+
+    # Researched in the app, bought at the Amsterdam till: the cross-channel journey counts it
+    # once the sale is linked to Sanne's profile.
+    [research] = report.narrator.of_kind("research_online")
+    assert research.facts["till_status"] == 201, research.message
+    link_all_orders(db)
+    with db.read() as conn:
+        assert (
+            profiles.order_profile(conn, research.facts["order_id"])
+            == (research.facts["profile_id"])
+        )
+        today = Period(utcnow().date(), utcnow().date())
+        found = {f.journey: f for f in journeys(conn, today)}
+    assert found["researched_online_bought_in_store"].occurrences >= 1
+    assert found["bought_online_collect_in_store"].occurrences >= 1
+    assert found["bought_online_returned_in_store"].occurrences >= 1
 
 
 def test_demo_command_loads_twice_and_prints_the_admin_login(

@@ -40,7 +40,8 @@ LAST_UNIT = "MUG-RED"
 PICKUP = "TEE-ORG-WHI-S"
 RETURNED = "TEE-LOGO-WHI-M"
 REPRICED = "MUG-WHITE"
-SCENE_SKUS = frozenset({LAST_UNIT, PICKUP, RETURNED, REPRICED})
+RESEARCHED = "JKT-RAIN-M"
+SCENE_SKUS = frozenset({LAST_UNIT, PICKUP, RETURNED, REPRICED, RESEARCHED})
 
 #: How often each channel gets an order, out of 100.
 CHANNEL_WEIGHTS = {
@@ -294,7 +295,13 @@ class Traffic:
         rounds = 0
         while not self.stop.is_set():
             started = time.monotonic()
-            for scene in (self.price_change, self.last_unit, self.click_and_collect):
+            scenes = (
+                self.price_change,
+                self.last_unit,
+                self.click_and_collect,
+                self.research_online,
+            )
+            for scene in scenes:
                 if self.stop.is_set():
                     return
                 scene()
@@ -447,6 +454,40 @@ class Traffic:
             order_id=order_id,
             reserved_at=places,
             status=after.status,
+        )
+
+    def research_online(self) -> None:
+        """Sanne puts a rain jacket in her cart in the app, then tries it on and buys it at
+        Store Amsterdam's till: the journey "researched online, bought in store"."""
+        inventory.change_stock(
+            self.db, ChangeKind.COUNT, [StockChange(RESEARCHED, "ams", 3)], source="demo:scene"
+        )
+        email = customer_email("Sanne", "de Vries")
+        found = self.http.get("/customers", params={"q": email})
+        found.raise_for_status()
+        if not found.json():
+            self._problem(f"research online: no customer {email}")
+            return
+        profile_id = found.json()[0]["id"]
+        cart = self.http.post("/carts", json={"channel": "app", "profile_id": profile_id})
+        cart.raise_for_status()
+        token = cart.json()["token"]
+        line = {"sku": RESEARCHED, "quantity": 1, "channel": "app", "hold": False}
+        self.http.post(f"/carts/{token}/lines", json=line).raise_for_status()
+        self.narrator.say(
+            "research_online_cart",
+            f"research online: Sanne de Vries put {RESEARCHED} in her cart in the app",
+        )
+        self.stop.wait(2.0)
+        sale = self._till_sale("store_amsterdam", [(RESEARCHED, 1)], "Sanne", "de Vries")
+        self.narrator.say(
+            "research_online",
+            f"research online, buy in store: Sanne bought {RESEARCHED} at the Amsterdam till "
+            f"(POS answered {sale.status_code}); her app cart still holds it",
+            profile_id=profile_id,
+            cart=token,
+            till_status=sale.status_code,
+            order_id=sale.json().get("order_id") if sale.status_code == 201 else None,
         )
 
     def _order_view(self, order_id: int) -> OrderView:
