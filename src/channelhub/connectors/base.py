@@ -32,6 +32,22 @@ class Capability(StrEnum):
     READ_PRICES = "read_prices"
 
 
+class ModelListing(StrEnum):
+    """How a platform lists a product model (the product that groups variants by size, colour).
+
+    ``SEPARATELY``: the model and each variant are sent as listings of their own, linked by
+    ``parent_sku`` (WooCommerce variations, Medusa variants). ``WITH_VARIANTS``: the platform
+    sets a product and all of its variants in one call that replaces the variant list
+    (Shopify's ``productSet``), so the model is sent with every variant, also when only one
+    variant changed. ``NOT_LISTED``: an offer per sellable SKU (bol.com, Amazon); a model has
+    no EAN and no stock, so only its variants are sent, each on its own.
+    """
+
+    SEPARATELY = "separately"
+    WITH_VARIANTS = "with_variants"
+    NOT_LISTED = "not_listed"
+
+
 class ConnectorConfig(BaseModel):
     """Base of every connector's configuration; secrets are ``pydantic.SecretStr`` fields."""
 
@@ -83,6 +99,9 @@ class Listing:
     #: The channel's effective price, for platforms that cannot list an offer without one
     #: (bol.com, Amazon); the engine fills it from the one price-resolution function.
     price: ChannelPrice | None = None
+    #: A product model's variants, each with its ``options`` and price, for connectors that
+    #: list models ``WITH_VARIANTS``; empty otherwise.
+    variants: tuple[Listing, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,6 +281,7 @@ class Connector:
     config_model: ClassVar[type[ConnectorConfig]] = ConnectorConfig
     rate_limit: ClassVar[RateLimit] = RateLimit(rate=5, burst=10)
     max_batch: ClassVar[int] = 1
+    models: ClassVar[ModelListing] = ModelListing.SEPARATELY
 
     def __init__(self, config: ConnectorConfig, http: httpx.AsyncClient) -> None:
         self.config = config

@@ -30,7 +30,7 @@ from channelhub.sync.jobs import ClaimedJob, Outcome
 from channelhub.sync.messages import CallContext, MessageBuffer, attach, current_call
 from channelhub.sync.metrics import CALL_SECONDS, DELIVERY_SECONDS, OUTCOMES
 from channelhub.sync.model import JobKind, JobState, backoff_seconds
-from channelhub.sync.values import current_values
+from channelhub.sync.values import NotSent, current_values
 
 PENDING_CHECK_SECONDS = 2.0
 
@@ -165,8 +165,12 @@ class Delivery:
             Outcome(j.id, JobState.SKIPPED, f"no {kind.value} to send for {j.key}")
             for j in batch
             if j.key not in found
+        ] + [
+            Outcome(j.id, JobState.SKIPPED, found[j.key].reason)
+            for j in batch
+            if isinstance(found.get(j.key), NotSent)
         ]
-        sendable = [j for j in batch if j.key in found]
+        sendable = [j for j in batch if j.key in found and not isinstance(found[j.key], NotSent)]
         size = 1 if kind == JobKind.FULFILMENTS else max(1, record.connector_class.max_batch)
         for start in range(0, len(sendable), size):
             chunk = sendable[start : start + size]

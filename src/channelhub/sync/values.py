@@ -3,19 +3,21 @@ that a repeat, a replay or a coalesced job sends the truth of now."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from channelhub.automation.service import is_on_hold
-from channelhub.catalog.browse import get_product
-from channelhub.catalog.service import get_channel
+from channelhub.catalog.browse import ProductView, get_product
+from channelhub.catalog.model import ProductKind
+from channelhub.catalog.service import get_attribute, get_channel, get_family
 from channelhub.connectors.base import (
     Cancellation,
     ChannelPrice,
     Fulfilment,
     FulfilmentLine,
     Listing,
+    ModelListing,
     StockLevel,
 )
 from channelhub.core.database import Database, utcnow
@@ -28,7 +30,8 @@ from channelhub.sync.connections import ConnectionRecord
 from channelhub.sync.mapping import map_listing, pick_value
 from channelhub.sync.model import JobKind
 
-#: What a job sends: a value per key; a key without a value is skipped (with the reason).
+#: What a job sends: a value per key; a key without a value, or with a ``NotSent``, is skipped
+#: (with the reason).
 Values = dict[str, Any]
 
 
@@ -50,10 +53,22 @@ def channel_prices(db: Database, record: ConnectionRecord, skus: Sequence[str]) 
     return found
 
 
+@dataclass(frozen=True)
+class NotSent:
+    """A key that must not be sent to the connection's platform; its job is skipped with
+    ``reason`` (shown in the sync monitor), never dead-lettered."""
+
+    reason: str
+
+
 def listing_of(db: Database, record: ConnectionRecord, sku: str) -> Listing:
-    """The product as the connection's mapping shows it on its channel."""
+    """The product as the connection's mapping shows it on its channel (a variant with its
+    options; a model without its variants)."""
+    return _listing(db, record, get_product(db, sku))
+
+
+def _listing(db: Database, record: ConnectionRecord, product: ProductView) -> Listing:
     channel = get_channel(db, record.channel)
-    product = get_product(db, sku)
     locale = record.mapping.locale or (channel.locales[0] if channel.locales else None)
     values: dict[str, Any] = {}
     for source in (product.inherited, product.values):
@@ -63,14 +78,45 @@ def listing_of(db: Database, record: ConnectionRecord, sku: str) -> Listing:
             )
             if picked is not None:
                 values[code] = picked
-    return map_listing(
-        sku,
+    listing = map_listing(
+        product.sku,
         values,
         product.categories,
         record.mapping,
         parent_sku=product.parent,
-        on_hold=channel.code not in product.publishable_on or _held(db, channel.code, sku),
+        on_hold=_is_on_hold(db, channel.code, product),
     )
+    if product.kind == ProductKind.VARIANT.value and product.family is not None:
+        listing = replace(listing, options=_options(db, record, product.family, values, locale))
+    return listing
+
+
+def _options(
+    db: Database,
+    record: ConnectionRecord,
+    family: str,
+    values: Mapping[str, Any],
+    locale: str | None,
+) -> dict[str, str]:
+    """A variant's values on its family's variant axes, named by each axis's label in the
+    locale (its code without one) and renamed by the mapping's value maps."""
+    options: dict[str, str] = {}
+    for axis in get_family(db, family).variant_axes:
+        value = values.get(axis)
+        if value is None:
+            continue
+        attribute = get_attribute(db, axis)
+        name = (attribute.labels.get(locale) if locale else None) or axis
+        options[name] = str(record.mapping.values.get(axis, {}).get(str(value), value))
+    return options
+
+
+def _is_on_hold(db: Database, channel: str, product: ProductView) -> bool:
+    """Whether the channel must not sell the product. A model has no completeness of its own
+    (only sellable products are checked): it is on hold when every variant is."""
+    if product.kind == ProductKind.MODEL.value:
+        return all(_is_on_hold(db, channel, get_product(db, sku)) for sku in product.variants)
+    return channel not in product.publishable_on or _held(db, channel, product.sku)
 
 
 def _held(db: Database, channel: str, sku: str) -> bool:
@@ -81,15 +127,57 @@ def _held(db: Database, channel: str, sku: str) -> bool:
 
 def listings(db: Database, record: ConnectionRecord, skus: Sequence[str]) -> Values:
     """Each SKU's listing, with its effective price on the channel attached (platforms such
-    as bol.com cannot create an offer without one)."""
+    as bol.com cannot create an offer without one). Product models follow the connector's
+    ``models`` declaration: skipped, sent alone, or sent with all their variants."""
     prices = channel_prices(db, record, skus)
+    families: dict[str, Listing | NotSent] = {}  # model SKU -> its family, read once a batch
     found: Values = {}
     for sku in skus:
         try:
-            found[sku] = replace(listing_of(db, record, sku), price=prices.get(sku))
+            found[sku] = _sendable(db, record, get_product(db, sku), prices, families)
         except NotFound:
             continue
     return found
+
+
+def _sendable(
+    db: Database,
+    record: ConnectionRecord,
+    product: ProductView,
+    prices: Values,
+    families: dict[str, Listing | NotSent],
+) -> Listing | NotSent:
+    models = record.connector_class.models
+    is_model = product.kind == ProductKind.MODEL.value
+    if models is ModelListing.WITH_VARIANTS and (is_model or product.parent is not None):
+        # The platform replaces a product's variant list as a whole: send the family.
+        model_sku = product.parent or product.sku
+        if model_sku not in families:
+            model = get_product(db, model_sku) if product.parent else product
+            families[model_sku] = _family(db, record, model)
+        return families[model_sku]
+    if models is ModelListing.NOT_LISTED and is_model:
+        names = ", ".join(product.variants) or "none yet"
+        return NotSent(
+            f"{product.sku} is a product model: {record.platform} lists each sellable variant "
+            f"as an offer of its own ({names}), never the model"
+        )
+    return replace(_listing(db, record, product), price=prices.get(product.sku))
+
+
+def _family(db: Database, record: ConnectionRecord, model: ProductView) -> Listing | NotSent:
+    """A model's listing with every variant's, each with its options and price."""
+    if not model.variants:
+        return NotSent(
+            f"{model.sku} is a product model without variants: nothing to sell on "
+            f"{record.platform} until a variant is added"
+        )
+    prices = channel_prices(db, record, model.variants)
+    variants = tuple(
+        replace(_listing(db, record, get_product(db, sku)), price=prices.get(sku))
+        for sku in model.variants
+    )
+    return replace(_listing(db, record, model), variants=variants)
 
 
 def order_updates(db: Database, record: ConnectionRecord, external_ids: Sequence[str]) -> Values:

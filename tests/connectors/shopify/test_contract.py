@@ -5,14 +5,16 @@ the sandbox never imports connector or hub code."""
 from __future__ import annotations
 
 import ast
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from graphql import GraphQLSchema, parse, validate
+from graphql import GraphQLInputObjectType, GraphQLSchema, parse, validate, validate_input_value
 
-from channelhub.connectors.base import Listing, StockLevel
+from channelhub.connectors.base import ChannelPrice, Listing, StockLevel
 from channelhub.connectors.shopify import queries
+from channelhub.connectors.shopify.mapping import group_listings, product_set_input
 from channelhub.sandbox.shopify import ShopifyState, schema_path
 
 from .conftest import with_connector
@@ -160,3 +162,29 @@ def test_the_sandbox_imports_no_connector_or_hub_code() -> None:
                     assert not alias.name.startswith("channelhub.") or alias.name.startswith(
                         "channelhub.sandbox"
                     )
+
+
+def test_a_model_with_variants_is_a_valid_product_set_input(schema: GraphQLSchema) -> None:
+    """The productSet variables for a model (options, variants with option values, SKU,
+    barcode, price, compare-at price, tracked inventory item) coerce against the SDL's
+    ``ProductSetInput``, as Shopify would check them."""
+    variants = tuple(
+        Listing(
+            sku=f"TEE-{size}",
+            title=f"Tee {size}",
+            parent_sku="TEE",
+            gtin="8712345678906",
+            options={"Size": size, "Colour": "Red"},
+            price=ChannelPrice(f"TEE-{size}", Decimal("24.95"), "EUR", Decimal("29.95")),
+        )
+        for size in ("S", "M")
+    )
+    model = Listing(sku="TEE", title="Tee", brand="Acme", category="Shirts", variants=variants)
+    [group] = group_listings([model])
+    value = product_set_input(group, "EUR")
+    input_type = schema.get_type("ProductSetInput")
+    assert isinstance(input_type, GraphQLInputObjectType)
+    errors: list[str] = []
+    validate_input_value(value, input_type, lambda error, _path: errors.append(str(error)))
+    assert errors == []
+    assert [v["inventoryItem"] for v in value["variants"]] == [{"tracked": True}] * 2

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from channelhub.connectors.base import Listing, PermanentError
+from channelhub.connectors.base import ChannelPrice, Listing, PermanentError
 from channelhub.connectors.shopify.mapping import (
     group_listings,
     handle_for,
@@ -32,10 +32,11 @@ def test_a_listing_without_parent_is_a_product_with_the_default_option() -> None
         {
             "optionValues": [{"optionName": "Title", "name": "Default Title"}],
             "sku": "MUG-1",
+            "inventoryItem": {"tracked": True},
             "barcode": "8712345678906",
         }
     ]
-    assert "price" not in product["variants"][0]  # prices travel with their own mutation
+    assert "price" not in product["variants"][0]  # the listing carries no price
 
 
 def test_variants_share_their_parent_product_and_its_options() -> None:
@@ -204,3 +205,59 @@ def test_an_unreadable_webhook_order_is_a_permanent_error() -> None:
         order_from_webhook({"id": 1})
     with pytest.raises(PermanentError):
         order_from_webhook({**WEBHOOK_ORDER, "line_items": [{"id": 1, "price": "abc"}]})
+
+
+def test_a_tax_inclusive_order_counts_the_price_before_tax_and_totals_what_was_paid() -> None:
+    """Shopify's unit price holds the VAT when ``taxesIncluded``; the hub adds the tax on top,
+    so it takes it out: 2 x 12.50 less 1.00 discount is 24.00 paid, VAT 4.17 included."""
+    polled = order_from_graphql({**GRAPHQL_ORDER, "taxesIncluded": True}, GRAPHQL_LINES)
+    webhooked = order_from_webhook({**WEBHOOK_ORDER, "taxes_included": True})
+    assert polled.lines == webhooked.lines
+    [line] = polled.lines
+    assert (line.unit_price, line.discount, line.tax) == (
+        Decimal("10.42"),
+        Decimal("1.00"),
+        Decimal("4.16"),  # 4.17 less the cent the unit price's rounding kept
+    )
+    assert line.unit_price * line.quantity - line.discount + line.tax == Decimal("24.00")
+    # Without taxesIncluded (a US shop) the tax is added on top: the price stays as it is.
+    [added] = order_from_graphql({**GRAPHQL_ORDER, "taxesIncluded": False}, GRAPHQL_LINES).lines
+    assert (added.unit_price, added.tax) == (Decimal("12.50"), Decimal("4.17"))
+
+
+def _tee(sku: str, colour: str, price: str | None = None) -> Listing:
+    return Listing(
+        sku=sku,
+        title=f"Tee {colour}",
+        parent_sku="TEE",
+        gtin=None,
+        options={"Colour": colour},
+        price=None if price is None else ChannelPrice(sku, Decimal(price), "EUR", Decimal("30")),
+    )
+
+
+def test_a_model_sent_with_its_variants_is_one_product_however_often_it_comes() -> None:
+    red, black = _tee("TEE-RED", "Red", "24.95"), _tee("TEE-BLK", "Black")
+    model = Listing(sku="TEE", title="Organic tee", variants=(red, black))
+    # The engine sends the model for each variant's job: twice here, with a stray variant.
+    [group] = group_listings([model, model, red])
+    assert (group.handle, group.parent.title, group.variants) == (
+        "tee",
+        "Organic tee",
+        (red, black),
+    )
+    product = product_set_input(group, "EUR")
+    assert product["productOptions"] == [
+        {"name": "Colour", "values": [{"name": "Red"}, {"name": "Black"}]}
+    ]
+    first, second = product["variants"]
+    assert (first["sku"], first["price"], first["compareAtPrice"]) == ("TEE-RED", "24.95", "30.00")
+    assert "price" not in second  # no price known: Shopify keeps the one it has
+    assert "price" not in product_set_input(group, "USD")["variants"][0]  # another currency
+
+
+def test_more_than_three_options_are_refused_with_the_names() -> None:
+    options = {"Colour": "Red", "Size": "S", "Fit": "Slim", "Sleeve": "Long"}
+    variant = Listing(sku="TEE-1", title="Tee", parent_sku="TEE", options=options)
+    with pytest.raises(PermanentError, match=r"4 options .*Colour, Size, Fit, Sleeve.* at most 3"):
+        product_set_input(group_listings([variant])[0])

@@ -109,7 +109,11 @@ def test_orders_placed_in_the_sandbox_are_polled_once_and_fulfilled(
     assert sorted(o.external_id for o in seen) == sorted(o.id for o in orders)  # each once
     first = next(o for o in seen if o.external_id == orders[0].id)
     assert [(line.sku, line.quantity) for line in first.lines] == [("MUG", 1), ("TEE-S", 2)]
-    assert first.lines[1].unit_price == Decimal("19.95")
+    # The shop's prices include 21% VAT: the hub gets the price before tax, and the tax on top
+    # adds up to what the customer paid (2 x 19.95).
+    tee = first.lines[1]
+    assert (tee.unit_price, tee.tax) == (Decimal("16.49"), Decimal("6.92"))
+    assert tee.unit_price * tee.quantity + tee.tax == Decimal("39.90")
     assert first.customer_email == "buyer@example.com" and first.is_paid
 
     # an order changed later comes back on the next poll
@@ -218,3 +222,19 @@ def test_faults_become_transient_errors(sandbox_url: str, state: ShopifyState, f
 
     with pytest.raises(TransientError, match="in time"):
         call(slow)
+
+
+def test_a_shop_that_adds_tax_on_top_keeps_its_prices(
+    sandbox_url: str, state: ShopifyState
+) -> None:
+    """A US-style shop (``taxesIncluded`` false): the tax is added to the price, and the
+    order's total, as the sandbox reports it, is the hub's total too."""
+    state.taxes_included, state.tax_rate = False, Decimal("0.08")
+    call = with_connector(sandbox_url, state)
+    call(lambda c: c.push_listings(LISTINGS))
+    placed = state.create_order([("TEE-S", 2, Decimal("19.95"))])
+    [order] = call(lambda c: c.fetch_orders(None)).orders
+    [line] = order.lines
+    assert (line.unit_price, line.tax) == (Decimal("19.95"), Decimal("3.19"))
+    paid = line.unit_price * line.quantity - line.discount + line.tax
+    assert paid == Decimal("43.09") == placed.lines[0].unit_price * 2 + placed.lines[0].tax

@@ -37,6 +37,7 @@ from channelhub.connectors.base import (
     ConnectorConfig,
     Fulfilment,
     Listing,
+    ModelListing,
     OrderPage,
     PartialFailure,
     PermanentError,
@@ -89,6 +90,10 @@ class AmazonConnector(Connector):
     # putListingsItem/getListingsItem: 5 per second, bursts of 10.
     rate_limit: ClassVar[RateLimit] = RateLimit(rate=5, burst=10)
     max_batch: ClassVar[int] = 500
+    # An offer per SKU, matched by its EAN. Variation families (parentage_level, variation_theme)
+    # are product-type attributes whose schemas Amazon serves only at run time, so a parent
+    # cannot be checked against a contract here: the variants are sent, each as an offer.
+    models: ClassVar[ModelListing] = ModelListing.NOT_LISTED
 
     def __init__(
         self,

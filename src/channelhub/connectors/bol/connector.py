@@ -33,6 +33,7 @@ from channelhub.connectors.base import (
     DeliveryError,
     Fulfilment,
     Listing,
+    ModelListing,
     OrderPage,
     PermanentError,
     RateLimit,
@@ -76,6 +77,8 @@ class BolConnector(Connector):
     # Offer writes: bol.com publishes 25-50 requests per second per endpoint; stay under both.
     rate_limit: ClassVar[RateLimit] = RateLimit(rate=20, burst=25)
     max_batch: ClassVar[int] = 1  # the offers API has no batch endpoint
+    # An offer is per EAN; a product model has neither EAN nor stock: its variants are sent.
+    models: ClassVar[ModelListing] = ModelListing.NOT_LISTED
 
     def __init__(
         self,

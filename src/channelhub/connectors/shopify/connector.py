@@ -29,6 +29,7 @@ from channelhub.connectors.base import (
     ConnectorConfig,
     Fulfilment,
     Listing,
+    ModelListing,
     OrderPage,
     PermanentError,
     RateLimit,
@@ -118,6 +119,7 @@ class ShopifyConnector(Connector):
     # bursts. The engine should also read ``throttle`` (the bucket after the last call).
     rate_limit: ClassVar[RateLimit] = RateLimit(rate=6, burst=40)
     max_batch: ClassVar[int] = 100
+    models: ClassVar[ModelListing] = ModelListing.WITH_VARIANTS
 
     def __init__(self, config: ConnectorConfig, http: httpx.AsyncClient) -> None:
         if not isinstance(config, ShopifyConfig):
@@ -226,12 +228,20 @@ class ShopifyConnector(Connector):
     # --- listings --------------------------------------------------------------------------
 
     async def push_listings(self, listings: Sequence[Listing]) -> Accepted:
-        """One ``productSet`` per product, found by handle, so a repeat updates in place."""
+        """One ``productSet`` per product, found by handle, so a repeat updates in place. A
+        model comes with all of its variants (``models = WITH_VARIANTS``): productSet replaces
+        the product's variant list, so sending one variant alone would delete its siblings."""
+        groups = group_listings(listings)
+        priced = any(v.price is not None for group in groups for v in group.variants)
+        currency = await self._shop_currency() if priced else None
         handles = []
-        for group in group_listings(listings):
+        for group in groups:
             data = await self.graphql.execute(
                 queries.PRODUCT_SET,
-                {"identifier": {"handle": group.handle}, "input": product_set_input(group)},
+                {
+                    "identifier": {"handle": group.handle},
+                    "input": product_set_input(group, currency),
+                },
             )
             payload = data["productSet"]
             raise_for_user_errors("productSet", payload)

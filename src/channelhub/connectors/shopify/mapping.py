@@ -1,7 +1,8 @@
 """Between the hub's values and Shopify's shapes (Admin API 2026-01).
 
-Outbound: listings grouped into ``productSet`` inputs (one product per parent SKU, one variant
-per listing). Inbound: an order as the GraphQL ``Order`` object (polling) or as the REST-format
+Outbound: listings grouped into ``productSet`` inputs (one product per model, one variant per
+sellable SKU, options from the variants' values on their family's axes). Inbound: an order
+as the GraphQL ``Order`` object (polling) or as the REST-format
 ``orders/*`` webhook body; both give the same ``ChannelOrder``, keyed by the order's global ID.
 """
 
@@ -23,6 +24,8 @@ from channelhub.connectors.base import (
 )
 
 DEFAULT_OPTION = ("Title", "Default Title")  # Shopify's option of a product without variants
+MAX_OPTIONS = 3  # ProductSetInput.productOptions: "maximum of 3 per product"
+CENT = Decimal("0.01")
 PAID_STATUSES = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})
 
 
@@ -42,26 +45,42 @@ def handle_for(sku: str) -> str:
 
 
 def group_listings(listings: Sequence[Listing]) -> list[ProductGroup]:
-    """Listings as products: variants share their ``parent_sku``; a listing whose SKU is a
-    parent SKU in the batch gives the product's title and description."""
-    by_sku = {listing.sku: listing for listing in listings}
-    parents: dict[str, list[Listing]] = {}
+    """Listings as products, one per handle. A model sent with its ``variants`` is the whole
+    product (the engine sends it for every variant's job, so it may come more than once).
+    Otherwise variants share their ``parent_sku``, and a listing whose SKU is a parent SKU in
+    the batch gives the product's title and description."""
+    groups: dict[str, ProductGroup] = {}
     for listing in listings:
+        if listing.variants:
+            handle = handle_for(listing.sku)
+            groups.setdefault(handle, ProductGroup(handle, listing, listing.variants))
+    rest = [
+        x for x in listings if not x.variants and handle_for(x.parent_sku or x.sku) not in groups
+    ]
+    by_sku = {listing.sku: listing for listing in rest}
+    parents: dict[str, list[Listing]] = {}
+    for listing in rest:
         if listing.parent_sku is not None:
             parents.setdefault(listing.parent_sku, []).append(listing)
-    groups: list[ProductGroup] = []
     for parent_sku, variants in parents.items():
         parent = by_sku.get(parent_sku, variants[0])
-        groups.append(ProductGroup(handle_for(parent_sku), parent, tuple(variants)))
-    for listing in listings:
+        groups[handle_for(parent_sku)] = ProductGroup(
+            handle_for(parent_sku), parent, tuple(variants)
+        )
+    for listing in rest:
         if listing.parent_sku is None and listing.sku not in parents:
-            groups.append(ProductGroup(handle_for(listing.sku), listing, (listing,)))
-    return groups
+            groups[handle_for(listing.sku)] = ProductGroup(
+                handle_for(listing.sku), listing, (listing,)
+            )
+    return list(groups.values())
 
 
-def product_set_input(group: ProductGroup) -> dict[str, Any]:
-    """The ``ProductSetInput`` for one product. Prices and stock are left out on purpose:
-    they travel with their own mutations, so a content push never resets them."""
+def product_set_input(group: ProductGroup, currency: str | None = None) -> dict[str, Any]:
+    """The ``ProductSetInput`` for one product: its options, and every variant with its option
+    values, SKU, barcode, tracked inventory item and, when the listing carries one in the
+    shop's ``currency``, its price. Stock quantities are left out on purpose: they travel with
+    ``inventorySetQuantities``, compared against Shopify's quantity, so a content push never
+    resets a sale made meanwhile."""
     option_names: list[str] = []
     option_values: dict[str, list[str]] = {}
     for variant in group.variants:
@@ -71,6 +90,11 @@ def product_set_input(group: ProductGroup) -> dict[str, Any]:
                 option_values[name] = []
             if option_value not in option_values[name]:
                 option_values[name].append(option_value)
+    if len(option_names) > MAX_OPTIONS:
+        raise PermanentError(
+            f"product {group.parent.sku} has {len(option_names)} options "
+            f"({', '.join(option_names)}); Shopify allows at most {MAX_OPTIONS}"
+        )
     uses_default = not option_names
     if uses_default:
         if len(group.variants) > 1:
@@ -88,9 +112,19 @@ def product_set_input(group: ProductGroup) -> dict[str, Any]:
             if value is None:
                 raise PermanentError(f"variant {variant.sku} has no value for option {name!r}")
             values.append({"optionName": name, "name": value})
-        entry: dict[str, Any] = {"optionValues": values, "sku": variant.sku}
+        entry: dict[str, Any] = {
+            "optionValues": values,
+            "sku": variant.sku,
+            "inventoryItem": {"tracked": True},
+        }
         if variant.gtin:
             entry["barcode"] = variant.gtin
+        price = variant.price
+        if price is not None and currency is not None and price.currency == currency:
+            entry["price"] = f"{price.amount:.2f}"
+            entry["compareAtPrice"] = (
+                None if price.compare_at is None else f"{price.compare_at:.2f}"
+            )
         variants.append(entry)
     parent = group.parent
     product: dict[str, Any] = {
@@ -147,6 +181,30 @@ def _name(first: Any, last: Any) -> str | None:
     return " ".join(str(part) for part in (first, last) if part) or None
 
 
+def _order_line(
+    *,
+    external_line_id: str,
+    sku: str,
+    quantity: int,
+    unit_price: Decimal,
+    discount: Decimal,
+    tax: Decimal,
+    taxes_included: bool,
+) -> ChannelOrderLine:
+    """One line as the hub counts it: a unit price before tax, with the tax added on top.
+
+    When the shop's prices include tax (the order's ``taxesIncluded``, ``taxes_included`` in
+    webhooks), Shopify's unit price and discount already hold the tax its tax lines name, so
+    the tax is taken out of the unit price (to the cent) and the line's tax is what remains:
+    the hub's line total is then exactly what the customer paid.
+    """
+    if taxes_included and quantity > 0 and tax:
+        gross = unit_price * quantity
+        unit_price = ((gross - tax) / quantity).quantize(CENT)
+        tax = gross - unit_price * quantity
+    return ChannelOrderLine(external_line_id, sku, quantity, unit_price, discount, tax)
+
+
 def order_from_graphql(node: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> ChannelOrder:
     """A ChannelOrder from the ``OrderFields`` fragment and all of its line items."""
     customer = node.get("customer") or {}
@@ -158,7 +216,7 @@ def order_from_graphql(node: Mapping[str, Any], lines: Sequence[Mapping[str, Any
         updated_at=_time(node["updatedAt"]) if node.get("updatedAt") else None,
         currency=str(node["currencyCode"]),
         lines=tuple(
-            ChannelOrderLine(
+            _order_line(
                 external_line_id=str(line["id"]),
                 sku=line.get("sku") or "",
                 quantity=int(line.get("currentQuantity", line.get("quantity")) or 0),
@@ -168,6 +226,7 @@ def order_from_graphql(node: Mapping[str, Any], lines: Sequence[Mapping[str, Any
                     (_shop_amount(tax.get("priceSet")) for tax in line.get("taxLines") or []),
                     Decimal(0),
                 ),
+                taxes_included=bool(node.get("taxesIncluded")),
             )
             for line in lines
         ),
@@ -205,7 +264,7 @@ def order_from_webhook(payload: Mapping[str, Any]) -> ChannelOrder:
         customer = payload.get("customer") or {}
         email = payload.get("email") or payload.get("contact_email") or customer.get("email")
         lines = tuple(
-            ChannelOrderLine(
+            _order_line(
                 external_line_id=line.get("admin_graphql_api_id")
                 or f"gid://shopify/LineItem/{line['id']}",
                 sku=line.get("sku") or "",
@@ -216,6 +275,7 @@ def order_from_webhook(payload: Mapping[str, Any]) -> ChannelOrder:
                     (_decimal(tax.get("price")) for tax in line.get("tax_lines") or []),
                     Decimal(0),
                 ),
+                taxes_included=bool(payload.get("taxes_included")),
             )
             for line in payload.get("line_items") or []
         )

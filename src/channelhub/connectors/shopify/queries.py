@@ -28,6 +28,7 @@ fragment OrderFields on Order {
   updatedAt
   cancelledAt
   currencyCode
+  taxesIncluded
   displayFinancialStatus
   customer { id firstName lastName defaultEmailAddress { emailAddress } }
   shippingAddress { ...AddressFields }

@@ -347,10 +347,13 @@ def _set_variants(state: ShopifyState, product: Product, wanted: list[View]) -> 
             state.variants[variant.id] = variant
         variant.option_values = key
         variant.position = position
-        sku = spec.get("sku") or (spec.get("inventoryItem") or {}).get("sku")
+        item_input = spec.get("inventoryItem") or {}
+        sku = spec.get("sku") or item_input.get("sku")
         if sku is not None:
             variant.sku = sku
             state.inventory_items[variant.inventory_item_id].sku = sku
+        if item_input.get("tracked") is not None:
+            state.inventory_items[variant.inventory_item_id].tracked = item_input["tracked"]
         if spec.get("barcode") is not None:
             variant.barcode = spec["barcode"]
         if spec.get("price") is not None:

@@ -184,6 +184,9 @@ class ShopifyState:
     access_token: str = "shpat_sandbox"
     client_secret: str = "sandbox-client-secret"
     currency: str = "EUR"
+    #: Whether the shop's prices include tax (EU VAT, the default) or have it added (US).
+    taxes_included: bool = True
+    tax_rate: Decimal = Decimal("0.21")
     plan: str = "standard"
     locations: dict[str, Location] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
@@ -238,6 +241,15 @@ class ShopifyState:
         item = self.inventory_items[variant.inventory_item_id]
         return item.available.get(location_id or self.primary_location_id)
 
+    def tax_of(self, amount: Decimal) -> Decimal:
+        """The tax a line of ``amount`` (after discounts) carries: contained in it when the
+        shop's prices include tax, added to it otherwise (Shopify's ``taxesIncluded``)."""
+        if self.taxes_included:
+            tax = amount * self.tax_rate / (1 + self.tax_rate)
+        else:
+            tax = amount * self.tax_rate
+        return tax.quantize(Decimal("0.01"))
+
     # --- helpers that stand for what shoppers do --------------------------------------------
 
     def create_order(
@@ -266,10 +278,8 @@ class ShopifyState:
                         title=title,
                         quantity=quantity,
                         unit_price=Decimal(price),
-                        tax=(
-                            Decimal(price) * quantity * Decimal("0.21") / Decimal("1.21")
-                        ).quantize(Decimal("0.01")),
-                        tax_rate=0.21,
+                        tax=self.tax_of(Decimal(price) * quantity),
+                        tax_rate=float(self.tax_rate),
                         variant_id=variant.id if variant else None,
                     )
                 )

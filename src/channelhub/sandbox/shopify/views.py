@@ -436,6 +436,8 @@ def order_view(state: ShopifyState, order: Order) -> View:
     subtotal = sum((line.unit_price * line.quantity for line in order.lines), Decimal(0))
     discounts = sum((line.discount for line in order.lines), Decimal(0))
     taxes = sum((line.tax for line in order.lines), Decimal(0))
+    # With taxesIncluded the prices hold the tax already; otherwise it is added on top.
+    grand_total = subtotal - discounts + (Decimal(0) if state.taxes_included else taxes)
     fulfillment_orders = [fo for fo in state.fulfillment_orders.values() if fo.order_id == order.id]
     remaining = sum(line.remaining_quantity for fo in fulfillment_orders for line in fo.lines)
     total = sum(line.quantity for line in order.lines)
@@ -469,10 +471,10 @@ def order_view(state: ShopifyState, order: Order) -> View:
         "displayFulfillmentStatus": fulfillment_status,
         "fullyPaid": order.financial_status == "PAID",
         "unpaid": order.financial_status in ("PENDING", "AUTHORIZED"),
-        "taxesIncluded": True,
+        "taxesIncluded": state.taxes_included,
         "subtotalPriceSet": money_bag(subtotal - discounts, currency),
-        "totalPriceSet": money_bag(subtotal - discounts, currency),
-        "currentTotalPriceSet": money_bag(subtotal - discounts, currency),
+        "totalPriceSet": money_bag(grand_total, currency),
+        "currentTotalPriceSet": money_bag(grand_total, currency),
         "totalTaxSet": money_bag(taxes, currency),
         "totalDiscountsSet": money_bag(discounts, currency),
         "customer": None

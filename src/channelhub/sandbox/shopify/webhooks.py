@@ -60,9 +60,11 @@ def _address(address: Address | None) -> dict[str, Any] | None:
 def order_payload(state: ShopifyState, order: Order) -> dict[str, Any]:
     """The ``orders/*`` webhook body (the REST Admin order resource) for ``order``."""
     currency = order.currency
-    total = sum(
+    subtotal = sum(
         (line.unit_price * line.quantity - line.discount for line in order.lines), Decimal(0)
     )
+    taxes = sum((line.tax for line in order.lines), Decimal(0))
+    total = subtotal + (Decimal(0) if state.taxes_included else taxes)
     customer = order.customer
     return {
         "id": _legacy_id(order.id),
@@ -80,9 +82,10 @@ def order_payload(state: ShopifyState, order: Order) -> dict[str, Any]:
         "presentment_currency": currency,
         "financial_status": order.financial_status.lower(),
         "fulfillment_status": None,
-        "taxes_included": True,
+        "taxes_included": state.taxes_included,
         "total_price": _money(total),
-        "subtotal_price": _money(total),
+        "subtotal_price": _money(subtotal),
+        "total_tax": _money(taxes),
         "test": False,
         "customer": None
         if customer is None
