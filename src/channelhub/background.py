@@ -10,8 +10,8 @@ last one committed. A task that fails is logged and tried again at its next turn
   10 s);
 - holds, every 30 s: release cart holds whose time is up;
 - analytics, every minute: bring the sales rollups up to date;
-- insight, every 5 minutes: recompute the cross-channel reports of the dashboard's periods
-  that are older than 15 minutes;
+- insight, every 30 s: recompute the cross-channel reports of the dashboard's periods whose
+  snapshot has outlived its lifetime (30 s to 30 min, by what computing it costs);
 - segments, every hour: recompute the RFM, channel-mix and favourite-category segments.
 """
 
@@ -79,7 +79,7 @@ TASKS = (
     Task("automation", 1.0, _automation),
     Task("holds", 30.0, _holds),
     Task("analytics", 60.0, _analytics),
-    Task("insight", 300.0, _insight),
+    Task("insight", 30.0, _insight),
     Task("segments", 3600.0, _segments),
 )
 

@@ -251,8 +251,24 @@ def test_snapshots_are_served_until_they_age_and_fresh_computes_now(
 
 def test_the_worker_keeps_the_dashboard_periods_computed(world: Database) -> None:
     assert crosschannel.refresh_windows(world) == len(crosschannel.WINDOWS) * 3
-    assert crosschannel.refresh_windows(world) == 0  # all younger than MAX_AGE
+    assert crosschannel.refresh_windows(world) == 0  # all younger than their lifetime
     last_week = crosschannel.snapshot(
         world, "journeys", Period(today().end - timedelta(days=6), today().end)
     )
     assert {f.journey: f.occurrences for f in last_week.rows}["cart_moved_across_channels"] == 1
+
+
+def test_a_snapshot_lives_longer_the_more_it_cost() -> None:
+    assert crosschannel.lifetime(0.001) == crosschannel.MIN_AGE == timedelta(seconds=30)
+    assert crosschannel.lifetime(2.0) == timedelta(minutes=4)  # 120 times the cost
+    assert crosschannel.lifetime(60.0) == crosschannel.MAX_AGE == timedelta(minutes=30)
+
+
+def test_an_outlived_snapshot_is_computed_again(
+    world: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = crosschannel.snapshot(world, "journeys", today())
+    assert crosschannel.snapshot(world, "journeys", today()).computed_at == first.computed_at
+    monkeypatch.setattr(crosschannel, "MIN_AGE", timedelta(0))
+    monkeypatch.setattr(crosschannel, "COST_FACTOR", 0)
+    assert crosschannel.snapshot(world, "journeys", today()).computed_at > first.computed_at

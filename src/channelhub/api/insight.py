@@ -38,10 +38,6 @@ Format = Annotated[Literal["json", "csv"], Query(description="json (default) or 
 Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC)")]
 
 
-#: Cross-channel reports are served from snapshots up to this old (see ``crosschannel``).
-MAX_SNAPSHOT_AGE = crosschannel.MAX_AGE
-
-
 def _fresh(db: Database) -> Database:
     rollup.refresh_if_stale(db, MAX_AGE)
     return db
@@ -96,7 +92,8 @@ def series(
 
 
 Fresh = Annotated[
-    bool, Query(description="compute now instead of serving the snapshot (up to 15 min old)")
+    bool,
+    Query(description="compute now, not the snapshot (30 s to 30 min old, by its cost)"),
 ]
 
 
@@ -104,7 +101,7 @@ def _snapshot(
     db: Database, report: str, period: Period, fresh: bool, format: str, response: Response
 ) -> Any:
     """A cross-channel report from its snapshot; ``X-Computed-At`` says when it was computed."""
-    found = crosschannel.snapshot(db, report, period, timedelta(0) if fresh else MAX_SNAPSHOT_AGE)
+    found = crosschannel.snapshot(db, report, period, timedelta(0) if fresh else None)
     computed_at = found.computed_at.isoformat()
     if format == "csv":
         answer = _csv(found.rows, report.replace("_", "-"))
