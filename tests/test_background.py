@@ -72,3 +72,11 @@ def test_a_failing_task_is_logged_and_the_others_keep_running(db: Database) -> N
     assert [t.name for t in TASKS] == [
         "customers", "automation", "holds", "analytics", "insight", "segments"
     ]  # fmt: skip
+
+
+def test_a_costly_task_waits_longer_up_to_its_most() -> None:
+    segments = next(t for t in TASKS if t.name == "segments")
+    assert segments.wait_after(0.01) == 60.0  # cheap: every minute
+    assert segments.wait_after(10.0) == 1200.0  # 120 times the cost
+    assert segments.wait_after(120.0) == 3600.0  # at most an hour
+    assert next(t for t in TASKS if t.name == "holds").wait_after(100.0) == 30.0

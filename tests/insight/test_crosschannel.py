@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from channelhub.api.app import create_app
@@ -32,9 +33,15 @@ from channelhub.core.errors import InvalidInput
 from channelhub.customers import service as customers
 from channelhub.customers.journeys import carts, segments
 from channelhub.customers.journeys.checkout import CheckoutRequest, checkout
+from channelhub.customers.journeys.store import carts as cart_table
 from channelhub.insight import crosschannel
 from channelhub.insight.analytics import Period
-from channelhub.insight.crosschannel import customer_value, journeys, segment_channel_mix
+from channelhub.insight.crosschannel import (
+    RESEARCH_WINDOW_DAYS,
+    customer_value,
+    journeys,
+    segment_channel_mix,
+)
 from channelhub.orders import service as orders
 from channelhub.orders.fulfilment import ReturnItem, cancel, return_items, ship
 from channelhub.orders.model import DeliveryMethod, PaymentStatus
@@ -145,15 +152,34 @@ def test_journeys_across_channels(world: Database) -> None:
     }
 
 
-def test_an_online_cart_older_than_the_window_is_not_research(world: Database) -> None:
-    later = Period(today().start.replace(year=today().start.year + 1), today().end)
+def test_research_is_a_recent_online_cart_holding_a_product_of_the_sale(world: Database) -> None:
+    def research() -> tuple[int, int, Decimal]:
+        with world.read() as conn:
+            found = {f.journey: f for f in journeys(conn, today())}
+        ropo = found["researched_online_bought_in_store"]
+        return ropo.occurrences, ropo.customers, ropo.value
+
+    # Ann buys a shirt at the till too: it was not in her app cart, so it is no research.
+    ann = customer(world, "ann@example.com")
+    buy(world, "P-ANN2", ("SHIRT-1", 1), channel="pos", store="ams", profile_id=ann)
+    assert research() == (1, 1, EUR("15.00"))
+    # A cart last touched more than 30 days before the sale does not count either.
+    long_ago = utcnow() - timedelta(days=RESEARCH_WINDOW_DAYS + 1)
+    with world.transaction() as conn:
+        conn.execute(
+            update(cart_table)
+            .where(cart_table.c.channel == "app", cart_table.c.status == "active")
+            .values(created_at=long_ago, updated_at=long_ago)
+        )
+    assert research() == (0, 0, EUR("0.00"))
+
+
+def test_a_period_without_journeys_lists_them_with_zeros(world: Database) -> None:
+    day = today().start.replace(year=today().start.year + 1)
     with world.read() as conn:
-        found = {f.journey: f.occurrences for f in journeys(conn, today())}
-        assert found["researched_online_bought_in_store"] == 1
-    # A period in which nothing happened lists every journey with zeros.
-    with world.read() as conn:
-        empty = journeys(conn, Period(later.start, later.start))
-    assert {f.journey for f in empty} == set(found) and all(f.occurrences == 0 for f in empty)
+        empty = journeys(conn, Period(day, day))
+    assert [f.journey for f in empty] == list(crosschannel.JOURNEYS)
+    assert all((f.occurrences, f.customers, f.value) == (0, 0, 0) for f in empty)
 
 
 def test_channel_mix_per_segment_before_and_after_scoring(world: Database) -> None:

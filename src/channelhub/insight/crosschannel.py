@@ -344,7 +344,12 @@ def _journey_queries(conn: Connection, period: Period) -> dict[str, Select[Any]]
                     exists(
                         select(literal(1)).where(
                             line.c.cart_id == cart.c.id,
-                            line.c.sku.in_(select(bought.c.sku).where(bought.c.order_id == o.id)),
+                            line.c.sku.in_(
+                                # correlated by hand: it sits two subqueries below ``orders``
+                                select(bought.c.sku)
+                                .where(bought.c.order_id == o.id)
+                                .correlate(orders)
+                            ),
                         )
                     ),
                 ),
