@@ -409,3 +409,18 @@ def test_the_dashboard_shows_customers_across_channels(
     journeys = section("journeys")
     assert re.search(r"researched online bought in store</td><td class=\"num\">0<", journeys)
     assert "<td>web</td>" in section("segment-mix") and "/ customer" in page
+
+
+def test_a_long_history_shows_its_newest_part(
+    client: TestClient, shop: Database, people: People
+) -> None:
+    """Every order names its customer, so a regular has a channel record per order: the
+    profile shows the newest 25 and says how many there are."""
+    for n in range(30):
+        ingest(shop, "bol", f"order:B{n}", email="ann@visser.nl")
+    sign_in(client, "service1")
+    page = client.get(f"/admin/customers/{people.ann}").text
+    records = re.search(r'data-testid="records">(.*?)</table>', page, re.S)
+    assert records and records.group(1).count("<tr>") == 1 + 25  # the header and 25 records
+    assert "order:B29" in records.group(1) and "order:B0<" not in records.group(1)
+    assert re.search(r"the newest 25 of 3\d records", page)
