@@ -195,3 +195,28 @@ def test_between_the_thresholds_a_person_decides(db: Database) -> None:
             ),
         )
     assert again.suggestions == []
+
+
+def test_a_household_at_one_address_is_not_one_customer(db: Database) -> None:
+    """Everything but a name agrees (street, postcode, town) and no birth date tells them
+    apart: the name that differs caps the score, so neither a link nor a suggestion is made,
+    also for two people of one surname. A typo in a name still links."""
+    address = home().as_dict()
+
+    def person(first: str, last: str) -> MatchFields:
+        return MatchFields.of({"first_name": first, "last_name": last, "address": address})
+
+    emma, tess, daan = person("Emma", "Bakker"), person("Tess", "de Boer"), person("Daan", "Bakker")
+    for other in (tess, daan):
+        score, details = score_pair(emma, other)
+        assert details["street"] == details["postal_code"] == details["city"] == 1.0
+        assert score < 0.62, (other, score)
+    assert score_pair(person("Ann", "Visser"), person("Anne", "Viser"))[0] > 0.9
+    with db.transaction() as conn:
+        ids = {
+            resolve_record(conn, record("web", f"o{n}", first_name=first, last_name=last,
+                                        address=home())).profile_id
+            for n, (first, last) in enumerate((("Emma", "Bakker"), ("Tess", "de Boer"),
+                                                ("Daan", "Bakker")))
+        }  # fmt: skip
+    assert len(ids) == 3 and service.suggestions(db) == []

@@ -16,6 +16,7 @@ from channelhub.customers.model import (
     golden_record,
     normalize_identifier,
     normalize_record,
+    split_name,
 )
 from tests.customers.factories import at, home, record
 
@@ -42,9 +43,24 @@ def test_a_record_keeps_its_valid_identifiers_and_reports_the_invalid_ones() -> 
     assert normalized.identifiers == (("email", "ann@shop.nl"),)
     assert [kind for kind, _, _ in normalized.invalid] == ["phone"]
     assert (normalized.attributes["first_name"], normalized.attributes["last_name"]) == (
-        "Ann de",
-        "Vries",
+        "Ann",
+        "de Vries",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        ("Sanne de Vries", "Sanne", "de Vries"),
+        ("Jan van der Berg", "Jan", "van der Berg"),
+        ("Anna Maria Smit", "Anna Maria", "Smit"),
+        ("Ludwig von Mises", "Ludwig", "von Mises"),
+        ("Madonna", "", "Madonna"),
+        ("De Vries", "De", "Vries"),  # a particle as the first word is a first name here
+    ],
+)
+def test_a_full_name_splits_before_the_surname_particle(name: str, first: str, last: str) -> None:
+    assert split_name(name) == (first, last)
 
 
 def test_phone_region_comes_from_country_then_channel_then_default() -> None:

@@ -36,6 +36,12 @@ K = IdentifierKind
 
 #: Jaro-Winkler similarity from which two surnames count as the same (typos allowed).
 SURNAME_AGREEMENT = 0.85
+#: Words that begin a surname ("Sanne de Vries", "Jan van der Berg", "Ludwig von Mises").
+SURNAME_PARTICLES = frozenset(
+    {"de", "der", "den", "van", "von", "te", "ter", "ten", "het", "'t", "zu", "da", "di",
+     "del", "della", "du", "le", "la", "dos", "das", "do", "mac", "bin", "al", "el", "st.",
+     "vande", "vanden", "vander", "op", "in", "uit", "aan"}
+)  # fmt: skip
 
 #: Kinds that may never be strong, whatever the configuration says.
 NEVER_STRONG = frozenset({K.MARKETPLACE_BUYER})
@@ -339,8 +345,7 @@ def normalize_record(record: CustomerRecord, rules: MergeRules) -> Normalized:
         values[kind] = normalized
     first, last = record.first_name.strip(), record.last_name.strip()
     if not (first or last) and record.name.strip():
-        parts = record.name.split()
-        first, last = " ".join(parts[:-1]), parts[-1]
+        first, last = split_name(record.name)
     birth = record.birth_date.strip()
     if birth:
         try:
@@ -415,6 +420,18 @@ def components(nodes: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[l
     for a, b in edges:
         sets.union(a, b)
     return sorted((sorted(group) for group in sets.groups(node_list).values()), key=lambda g: g[0])
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A full name as (first names, surname): the surname starts at its first particle after
+    the first word ("Sanne de Vries" -> "Sanne", "de Vries"), else it is the last word."""
+    parts = name.split()
+    if len(parts) < 2:
+        return "", " ".join(parts)
+    for index in range(1, len(parts) - 1):
+        if parts[index].lower() in SURNAME_PARTICLES:
+            return " ".join(parts[:index]), " ".join(parts[index:])
+    return " ".join(parts[:-1]), parts[-1]
 
 
 def surname_conflict(kind: str, mine: str, theirs: str, rules: MergeRules) -> str | None:

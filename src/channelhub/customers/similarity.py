@@ -2,7 +2,9 @@
 
 Each field's similarity is in [0, 1] (Jaro-Winkler for names and towns, token sort ratio for
 the street line, exact-or-one-typo for postcodes and birth dates); the score is their weighted
-mean over the fields both sides have, discounted when little evidence is present. Candidate
+mean over the fields both sides have, discounted when little evidence is present. Without an
+agreeing birth date, a name part that disagrees caps the score (``NAME_FLOOR``): a household
+at one address is not one customer. Candidate
 pairs come from blocking on the postcode and on the birth date, so the work grows with block
 sizes rather than with the square of the customer base.
 """
@@ -19,6 +21,11 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 WEIGHTS = {"name": 0.35, "birth_date": 0.25, "street": 0.2, "postal_code": 0.1, "city": 0.1}
 #: Below this much weight of fields present on both sides, the score is scaled down.
 MIN_EVIDENCE = 0.6
+#: Without an agreeing birth date, each name part must agree at least this much, or the
+#: score is no higher than the weaker part's similarity. People sharing an address (a
+#: household; a marketplace's default address on its orders) agree on everything but a
+#: name, and would otherwise score high enough to be linked.
+NAME_FLOOR = 0.75
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,19 @@ def _birth(a: str, b: str) -> float:
     return _typo(a, b)
 
 
+def _weakest_name_part(a: MatchFields, b: MatchFields) -> float:
+    """The similarity of the name part that agrees least (first or last name, either way
+    round), over the parts both sides have."""
+    pairs = [
+        (x, y) for x, y in ((a.first_name, b.first_name), (a.last_name, b.last_name)) if x and y
+    ]
+    straight = min((_jw(x, y) for x, y in pairs), default=1.0)
+    if a.first_name and a.last_name and b.first_name and b.last_name:
+        swapped = min(_jw(a.first_name, b.last_name), _jw(a.last_name, b.first_name))
+        return max(straight, swapped)
+    return straight
+
+
 def _name(a: MatchFields, b: MatchFields) -> float | None:
     parts = [
         _jw(x, y) for x, y in ((a.first_name, b.first_name), (a.last_name, b.last_name)) if x and y
@@ -114,6 +134,10 @@ def score_pair(a: MatchFields, b: MatchFields) -> tuple[float, dict[str, float]]
     score = sum(WEIGHTS[k] * v for k, v in details.items()) / weight
     if weight < MIN_EVIDENCE:
         score *= weight / MIN_EVIDENCE
+    if details.get("birth_date", 0.0) < 1.0:
+        weakest = _weakest_name_part(a, b)
+        if weakest < NAME_FLOOR:
+            score = min(score, weakest)
     return round(score, 4), {k: round(v, 4) for k, v in details.items()}
 
 
