@@ -261,6 +261,7 @@ class ShopifyState:
         last_name: str = "Lovelace",
         country_code: str = "NL",
         financial_status: str = "PAID",
+        phone: str | None = None,
     ) -> Order:
         """Place an order for ``(sku, quantity[, unit price])`` lines the way checkout does:
         the order, one fulfillment order at the primary location, and stock taken."""
@@ -295,7 +296,7 @@ class ShopifyState:
                 city="Amsterdam",
                 country="Netherlands",
                 country_code=country_code,
-                phone="+31200000000",
+                phone=phone,  # checkout asks for none unless the shop requires it
             )
             customer = Customer(self.new_id("Customer"), first_name, last_name, email)
             order = Order(
