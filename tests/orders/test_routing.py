@@ -93,7 +93,12 @@ def test_an_order_one_location_can_fill_is_never_split(
     request: RouteRequest, sites: list[Site]
 ) -> None:
     route = route_order(request, sites)
-    eligible = [s for s in sites if s.ships or s.location_id == request.pickup_location_id]
+    # A shipment comes from a location that ships; a pickup order may also take its pickup
+    # store's own stock (a pickup location on a shipping order is not a source).
+    collects = request.method == DeliveryMethod.PICKUP
+    eligible = [
+        s for s in sites if s.ships or (collects and s.location_id == request.pickup_location_id)
+    ]
     if request.method == DeliveryMethod.PICKUP and request.pickup_location_id not in {
         s.location_id for s in sites
     }:
