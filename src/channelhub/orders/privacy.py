@@ -3,7 +3,8 @@
 The orders stay (amounts, lines, dates, status: accounting needs them); the customer's name,
 e-mail and phone and every address field but the country go. The customers context calls this
 inside its erasure's transaction, so an erasure that fails anywhere leaves the orders as they
-were.
+were. The order is marked ``anonymised_at``: when its channel sends it again with changes (a
+status, a payment), the import keeps it anonymous instead of storing the person again.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def anonymise_customer(conn: Connection, order_ids: Sequence[int]) -> None:
             billing_address=bindparam("kept_billing", type_=o.billing_address.type),
             shipping_address=bindparam("kept_shipping", type_=o.shipping_address.type),
             updated_at=now,
+            anonymised_at=now,
         ),
         [
             {

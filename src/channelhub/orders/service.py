@@ -305,7 +305,7 @@ def _import_batch(conn: Connection, orders: Sequence[OrderInput], actor: str) ->
         order = orders[i]
         channel = channels_by_code[order.channel]
         row = conn.execute(
-            select(o.id, o.status, o.fingerprint, o.lines_fingerprint).where(
+            select(o.id, o.status, o.fingerprint, o.lines_fingerprint, o.anonymised_at).where(
                 o.channel_id == channel.id, o.external_id == order.external_id
             )
         ).one()
@@ -408,17 +408,22 @@ def _update(
         raise Conflict(
             f"order {order.external_id!r} is already {status.value}; its lines cannot change"
         )
+    personal: dict[str, Any] = {
+        "customer": as_record(order.customer),
+        "billing_address": as_record(order.billing_address),
+        "shipping_address": as_record(order.shipping_address),
+    }
+    if existing.anonymised_at is not None:  # the customer was erased: they stay erased
+        personal = {}
     conn.execute(
         update(store.orders)
         .where(o.id == order_id)
         .values(
             payment_status=order.payment_status.value,
-            customer=as_record(order.customer),
-            billing_address=as_record(order.billing_address),
-            shipping_address=as_record(order.shipping_address),
             notes=dict(order.notes),
             fingerprint=order.fingerprint(),
             updated_at=utcnow(),
+            **personal,
         )
     )
     steps: list[Step] = []

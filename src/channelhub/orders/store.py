@@ -41,6 +41,8 @@ orders = Table(
     Column("placed_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    #: Set when the customer was erased: the channel's later updates keep them anonymous.
+    Column("anonymised_at", UtcDateTime(), nullable=True),
     UniqueConstraint("channel_id", "external_id", name="uq_orders_channel_external_id"),
     Index("ix_orders_status", "status"),
 )
