@@ -4,6 +4,7 @@ and unit costs for margins."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -97,63 +98,70 @@ Fresh = Annotated[
 ]
 
 
-def _snapshot(
-    db: Database, report: str, period: Period, fresh: bool, format: str, response: Response
-) -> Any:
-    """A cross-channel report from its snapshot; ``X-Computed-At`` says when it was computed."""
-    found = crosschannel.snapshot(db, report, period, timedelta(0) if fresh else None)
-    computed_at = found.computed_at.isoformat()
-    if format == "csv":
-        answer = _csv(found.rows, report.replace("_", "-"))
-        answer.headers["X-Computed-At"] = computed_at
-        return answer
-    response.headers["X-Computed-At"] = computed_at
-    return found.rows
+#: The cross-channel reports: path, the report's name, its row type, and what it answers.
+CROSS_CHANNEL = (
+    (
+        "/customers",
+        "customers",
+        CustomerGroup,
+        "Customers who bought in more than one channel against those who bought in one, and "
+        "online-only against store-only against both: customers, orders, revenue per customer; "
+        "orders linked to no customer are counted apart (``not_linked``).",
+    ),
+    (
+        "/journeys",
+        "journeys",
+        JourneyFigure,
+        "Journeys across channels that ended in the period: researched online and bought in a "
+        "store, bought online to collect or returned in a store, and more (see "
+        "``description``).",
+    ),
+    (
+        "/segments/channels",
+        "segment_channels",
+        SegmentChannelMix,
+        "Channel mix per RFM segment: each channel's customers, orders and share of revenue.",
+    ),
+)
 
 
-@router.get("/customers", response_model=list[CustomerGroup], responses=CSV_TOO)
-def customer_value(
-    response: Response,
-    start: Day = None,
-    end: Day = None,
-    format: Format = "json",
-    fresh: Fresh = False,
-    db: Database = Depends(get_db),
-    _: ApiKey = Reader,
-) -> Any:
-    """Customers who bought in more than one channel against those who bought in one, and
-    online-only against store-only against both: customers, orders, revenue per customer;
-    orders linked to no customer are counted apart (``not_linked``)."""
-    return _snapshot(db, "customers", _period(start, end), fresh, format, response)
+def _report_route(report: str) -> Callable[..., Any]:
+    """The route serving one cross-channel report from its snapshot, as JSON or CSV, with
+    ``X-Computed-At`` saying when it was computed."""
+
+    def route(
+        response: Response,
+        start: Day = None,
+        end: Day = None,
+        format: Format = "json",
+        fresh: Fresh = False,
+        db: Database = Depends(get_db),
+        _: ApiKey = Reader,
+    ) -> Any:
+        found = crosschannel.snapshot(
+            db, report, _period(start, end), timedelta(0) if fresh else None
+        )
+        computed_at = found.computed_at.isoformat()
+        if format == "csv":
+            answer = _csv(found.rows, report.replace("_", "-"))
+            answer.headers["X-Computed-At"] = computed_at
+            return answer
+        response.headers["X-Computed-At"] = computed_at
+        return found.rows
+
+    return route
 
 
-@router.get("/journeys", response_model=list[JourneyFigure], responses=CSV_TOO)
-def journeys(
-    response: Response,
-    start: Day = None,
-    end: Day = None,
-    format: Format = "json",
-    fresh: Fresh = False,
-    db: Database = Depends(get_db),
-    _: ApiKey = Reader,
-) -> Any:
-    """Journeys across channels that ended in the period: researched online and bought in a
-    store, bought online to collect or returned in a store, and more (see ``description``)."""
-    return _snapshot(db, "journeys", _period(start, end), fresh, format, response)
-
-
-@router.get("/segments/channels", response_model=list[SegmentChannelMix], responses=CSV_TOO)
-def segment_channels(
-    response: Response,
-    start: Day = None,
-    end: Day = None,
-    format: Format = "json",
-    fresh: Fresh = False,
-    db: Database = Depends(get_db),
-    _: ApiKey = Reader,
-) -> Any:
-    """Channel mix per RFM segment: each channel's customers, orders and share of revenue."""
-    return _snapshot(db, "segment_channels", _period(start, end), fresh, format, response)
+for path, report, row, description in CROSS_CHANNEL:
+    router.add_api_route(
+        path,
+        _report_route(report),
+        methods=["GET"],
+        name=report,
+        response_model=list[row],  # type: ignore[valid-type]
+        responses=CSV_TOO,
+        description=description,
+    )
 
 
 @router.get("/inventory", response_model=InventoryHealth)
