@@ -30,7 +30,7 @@ from channelhub.sync.jobs import ClaimedJob, Outcome
 from channelhub.sync.messages import CallContext, MessageBuffer, attach, current_call
 from channelhub.sync.metrics import CALL_SECONDS, DELIVERY_SECONDS, OUTCOMES
 from channelhub.sync.model import JobKind, JobState, backoff_seconds
-from channelhub.sync.values import NotSent, current_values
+from channelhub.sync.values import NotSent, current_values, dead_listings
 
 PENDING_CHECK_SECONDS = 2.0
 
@@ -97,6 +97,14 @@ class ConnectionRuntime:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _unlisted(connection: str, key: str, why: str) -> str:
+    """Why a SKU's stock or price is not sent: its listing on the platform gave up."""
+    return (
+        f"not sent: {key} has no listing on {connection}; its listing gave up ({why[:200]}). "
+        f"Fix that, replay the listing, then `channelhub sync reconcile {connection}`"
+    )
 
 
 async def _call(connector: Connector, kind: JobKind, items: Sequence[Any]) -> Accepted:
@@ -171,6 +179,16 @@ class Delivery:
             if isinstance(found.get(j.key), NotSent)
         ]
         sendable = [j for j in batch if j.key in found and not isinstance(found[j.key], NotSent)]
+        if kind in (JobKind.STOCK, JobKind.PRICES) and sendable:
+            unlisted = await asyncio.to_thread(
+                dead_listings, self.db, record.id, [j.key for j in sendable]
+            )
+            outcomes += [
+                Outcome(j.id, JobState.SKIPPED, _unlisted(record.code, j.key, unlisted[j.key]))
+                for j in sendable
+                if j.key in unlisted
+            ]
+            sendable = [j for j in sendable if j.key not in unlisted]
         size = 1 if kind == JobKind.FULFILMENTS else max(1, record.connector_class.max_batch)
         for start in range(0, len(sendable), size):
             chunk = sendable[start : start + size]
