@@ -101,6 +101,15 @@ def test_service_reviews_merges_and_an_admin_erases_a_customer(
     current, _ = consent.consents(db, people.ann)
     assert next(c.granted for c in current if c.purpose == Purpose.MARKETING_EMAIL)
     browser.shot(page, "customer")
+    # On a tablet the profile fits the screen's width: wide tables scroll inside themselves.
+    page.set_viewport_size({"width": 820, "height": 1180})  # type: ignore[attr-defined]
+    page.reload()  # type: ignore[attr-defined]
+    overflow = page.evaluate(  # type: ignore[attr-defined]
+        "document.documentElement.scrollWidth - window.innerWidth"
+    )
+    assert overflow <= 1, f"the profile is {overflow} px wider than a tablet"
+    browser.shot(page, "customer-tablet")
+    page.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
 
     # Erasure is the admin's: the service user has no erase form.
     expect(page.locator("[data-testid=erase]")).to_have_count(0)  # type: ignore[attr-defined]
