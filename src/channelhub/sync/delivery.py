@@ -26,7 +26,7 @@ from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import ChannelhubError
 from channelhub.core.settings import Settings
 from channelhub.sync.connections import ConnectionRecord
-from channelhub.sync.jobs import ClaimedJob, Outcome
+from channelhub.sync.jobs import UNLISTED, ClaimedJob, Outcome
 from channelhub.sync.messages import CallContext, MessageBuffer, attach, current_call
 from channelhub.sync.metrics import CALL_SECONDS, DELIVERY_SECONDS, OUTCOMES
 from channelhub.sync.model import JobKind, JobState, backoff_seconds
@@ -100,10 +100,11 @@ class ConnectionRuntime:
 
 
 def _unlisted(connection: str, key: str, why: str) -> str:
-    """Why a SKU's stock or price is not sent: its listing on the platform gave up."""
+    """Why a SKU's stock or price is not sent: its listing on the platform gave up. Once the
+    listing is delivered, the job is queued again (``jobs.UNLISTED``)."""
     return (
-        f"not sent: {key} has no listing on {connection}; its listing gave up ({why[:200]}). "
-        f"Fix that, replay the listing, then `channelhub sync reconcile {connection}`"
+        f"{UNLISTED} {key} has no listing on {connection}; its listing gave up ({why[:200]}). "
+        "Fix that and replay the listing: the stock and price follow it"
     )
 
 

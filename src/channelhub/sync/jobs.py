@@ -239,11 +239,17 @@ def _reopen(conn: Connection, job_id: int, values: dict[str, Any]) -> None:
     )
 
 
+#: How a stock or price job skipped for want of a listing begins its reason (see delivery);
+#: when the key's listing is delivered later, those jobs are queued again.
+UNLISTED = "not sent, no listing:"
+
+
 def record_outcomes(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     """Write what became of delivered jobs (one statement per outcome kind where possible)."""
     now = utcnow()
     done = [o.job_id for o in outcomes if o.state == S.DONE]
     if done:
+        _follow_listings(conn, done)
         conn.execute(
             update(jobs)
             .where(jobs.c.id.in_(done), jobs.c.state == S.PROCESSING.value)
@@ -289,6 +295,36 @@ def record_outcomes(conn: Connection, outcomes: Sequence[Outcome]) -> None:
             .where(jobs.c.id == outcome.job_id, jobs.c.state == S.PROCESSING.value)
             .values(**values)
         )
+
+
+def _follow_listings(conn: Connection, done: Sequence[int]) -> None:
+    """Listings delivered now whose stock or price was skipped while they were dead: queue
+    those again, so a fixed and replayed listing brings its stock and price along."""
+    j = jobs.c
+    listed: dict[int, set[str]] = {}
+    for connection_id, key in conn.execute(
+        select(j.connection_id, j.key).where(j.id.in_(list(done)), j.kind == JobKind.LISTINGS.value)
+    ):
+        listed.setdefault(int(connection_id), set()).add(key)
+    again: list[Enqueue] = []
+    for connection_id, keys in listed.items():
+        newest: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for kind, key, state, error in conn.execute(
+            select(j.kind, j.key, j.state, j.last_error)
+            .where(
+                j.connection_id == connection_id,
+                j.kind.in_((JobKind.STOCK.value, JobKind.PRICES.value)),
+                j.key.in_(sorted(keys)),
+            )
+            .order_by(j.id)
+        ):
+            newest[kind, key] = (state, error)
+        again += [
+            Enqueue(connection_id, JobKind(kind), key)
+            for (kind, key), (state, error) in sorted(newest.items())
+            if state == S.SKIPPED.value and (error or "").startswith(UNLISTED)
+        ]
+    enqueue(conn, again)
 
 
 def renew_leases(conn: Connection, job_ids: Sequence[int], lease_seconds: float) -> None:
