@@ -18,6 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from channelhub.admin.users import authenticate
+from channelhub.apikeys.service import authenticate as apikey_of
+from channelhub.apikeys.service import list_keys
 from channelhub.cli.main import app
 from channelhub.core.database import Database, utcnow
 from channelhub.core.migrate import upgrade
@@ -134,6 +136,11 @@ def test_demo_command_loads_twice_and_prints_the_admin_login(
     try:
         assert authenticate(db, "admin", password) is not None
         assert list_orders(db)[0] == []
+        # Each start prints a new API key; the previous one no longer works.
+        token = result.output.split("demo API key (admin): ", 1)[1].split()[0]
+        demo_keys = [k for k in list_keys(db) if k.name == "demo"]
+        assert len(demo_keys) == 2 and [k.revoked_at is None for k in demo_keys] == [False, True]
+        assert apikey_of(db, token).name == "demo"
     finally:
         db.dispose()
 

@@ -118,6 +118,10 @@ def demo(
     db = database()
     upgrade(db)
     console.print(load_live_retailer(db))
+    # A fresh key each start (its token is shown once); the previous runs' keys stop working.
+    for old in apikeys.list_keys(db):
+        if old.name == "demo" and old.revoked_at is None:
+            apikeys.revoke_key(db, old.prefix)
     _key, token = apikeys.create_key(db, "demo", ["admin"])
     password = secrets.token_urlsafe(9)
     try:
