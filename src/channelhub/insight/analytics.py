@@ -99,11 +99,11 @@ class SalesPoint:
     revenue: Decimal
 
 
-def _money(minor: int, currency: str) -> Decimal:
+def money(minor: int, currency: str) -> Decimal:
     return from_minor(int(minor), currency)
 
 
-def _ratio(part: float, whole: float) -> float | None:
+def ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
@@ -150,15 +150,15 @@ def sales_by_channel(conn: Connection, period: Period) -> list[ChannelSales]:
                     cancelled_orders=int(row.cancelled_orders or 0) if row is not None else 0,
                     units=units,
                     returned_units=returned,
-                    revenue=_money(revenue, currency),
-                    refunded=_money(refunded, currency),
-                    net_revenue=_money(revenue - refunded, currency),
+                    revenue=money(revenue, currency),
+                    refunded=money(refunded, currency),
+                    net_revenue=money(revenue - refunded, currency),
                     average_order_value=(
-                        _money(round(revenue / orders), currency) if orders else None
+                        money(round(revenue / orders), currency) if orders else None
                     ),
-                    return_rate=_ratio(returned, units),
-                    margin=_ratio(costed - cost, costed),
-                    cost_coverage=_ratio(costed, revenue),
+                    return_rate=ratio(returned, units),
+                    margin=ratio(costed - cost, costed),
+                    cost_coverage=ratio(costed, revenue),
                 )
             )
     return result
@@ -200,7 +200,7 @@ def sales_over_time(
         total[1] += int(units or 0)
         total[2] += int(revenue or 0)
     return [
-        SalesPoint(bucket, code, currency, orders, units, _money(revenue, currency))
+        SalesPoint(bucket, code, currency, orders, units, money(revenue, currency))
         for (bucket, code, currency), (orders, units, revenue) in sorted(buckets.items())
     ]
 
@@ -353,7 +353,7 @@ def _channel_stock(
     result = []
     for channel in conn.execute(select(channels.c.id, channels.c.code).order_by(channels.c.code)):
         skus, outs, units, on_hand = figures.get(channel.id, (0, 0, 0, 0))
-        result.append(ChannelStockHealth(channel.code, skus, outs, _ratio(units, units + on_hand)))
+        result.append(ChannelStockHealth(channel.code, skus, outs, ratio(units, units + on_hand)))
     return result
 
 
@@ -376,9 +376,9 @@ def _location_balance(
             location=row.code,
             kind=row.kind,
             on_hand=on_hand.get(row.id, 0),
-            stock_share=_ratio(on_hand.get(row.id, 0), all_stock),
+            stock_share=ratio(on_hand.get(row.id, 0), all_stock),
             units_sold=sold.get(row.id, 0),
-            sales_share=_ratio(sold.get(row.id, 0), all_sold),
+            sales_share=ratio(sold.get(row.id, 0), all_sold),
         )
         for row in conn.execute(
             select(locations.c.id, locations.c.code, locations.c.kind).order_by(locations.c.code)

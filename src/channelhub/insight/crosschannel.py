@@ -52,7 +52,7 @@ from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import InvalidInput
 from channelhub.customers.journeys.store import cart_lines, carts, customer_segments
 from channelhub.customers.store import customer_order_links, customer_profiles
-from channelhub.insight.analytics import Period, _money, _ratio
+from channelhub.insight.analytics import Period, money, ratio
 from channelhub.insight.store import insight_snapshots
 from channelhub.inventory.model import LocationKind
 from channelhub.inventory.store import locations
@@ -238,15 +238,15 @@ def _groups(rows: list[tuple[str, str, str, int, int, int, int]]) -> list[Custom
                 currency=currency,
                 customers=customers,
                 orders=int(count),
-                revenue=_money(revenue, currency),
-                net_revenue=_money(revenue - refunded, currency),
-                revenue_per_customer=_money(revenue // customers, currency) if customers else None,
-                orders_per_customer=_ratio(int(count), customers),
-                average_order_value=_money(revenue // count, currency) if count else None,
-                share_of_customers=_ratio(customers, known[dimension, currency])
+                revenue=money(revenue, currency),
+                net_revenue=money(revenue - refunded, currency),
+                revenue_per_customer=money(revenue // customers, currency) if customers else None,
+                orders_per_customer=ratio(int(count), customers),
+                average_order_value=money(revenue // count, currency) if count else None,
+                share_of_customers=ratio(customers, known[dimension, currency])
                 if group != "not_linked"
                 else None,
-                share_of_revenue=_ratio(revenue, revenue_of[dimension, currency]),
+                share_of_revenue=ratio(revenue, revenue_of[dimension, currency]),
             )
         )
     return result
@@ -290,7 +290,7 @@ def journeys(conn: Connection, period: Period) -> list[JourneyFigure]:
 
 def _journey_counts(found: tuple[int, int, int] | None, currency: str) -> tuple[int, int, Decimal]:
     occurrences, customers, value = found or (0, 0, 0)
-    return occurrences, customers, _money(value, currency)
+    return occurrences, customers, money(value, currency)
 
 
 def _days_before(conn: Connection, column: Any, days: int) -> Any:
@@ -403,8 +403,8 @@ def segment_channel_mix(conn: Connection, period: Period) -> list[SegmentChannel
     ]
     figures: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     channels_of: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for segment, profile, code, money, orders_count, amount in rows:
-        entry = figures[segment, code, money]
+    for segment, profile, code, cur, orders_count, amount in rows:
+        entry = figures[segment, code, cur]
         entry[0] += 1
         entry[1] += int(orders_count)
         entry[2] += int(amount or 0)
@@ -414,21 +414,21 @@ def segment_channel_mix(conn: Connection, period: Period) -> list[SegmentChannel
         sizes[segment][0] += 1
         sizes[segment][1] += len(codes) > 1
     totals: dict[tuple[str, str], int] = defaultdict(int)
-    for (segment, _, money), entry in figures.items():
-        totals[segment, money] += entry[2]
+    for (segment, _, cur), entry in figures.items():
+        totals[segment, cur] += entry[2]
     found = [
         SegmentChannelMix(
             segment=segment,
             segment_customers=sizes[segment][0],
             multichannel_customers=sizes[segment][1],
             channel=code,
-            currency=money,
+            currency=cur,
             customers=customers,
             orders=orders_count,
-            revenue=_money(amount, money),
-            share_of_segment_revenue=_ratio(amount, totals[segment, money]),
+            revenue=money(amount, cur),
+            share_of_segment_revenue=ratio(amount, totals[segment, cur]),
         )
-        for (segment, code, money), (customers, orders_count, amount) in figures.items()
+        for (segment, code, cur), (customers, orders_count, amount) in figures.items()
     ]
     return sorted(found, key=lambda r: (r.segment, r.currency, -r.revenue, r.channel))
 
@@ -562,5 +562,7 @@ def _dump(row: Any) -> dict[str, Any]:
 
 
 def _load(kind: type[Any], stored: dict[str, Any]) -> Any:
-    money = {f.name for f in fields(kind) if "Decimal" in str(f.type)}
-    return kind(**{k: Decimal(v) if k in money and v is not None else v for k, v in stored.items()})
+    decimals = {f.name for f in fields(kind) if "Decimal" in str(f.type)}
+    return kind(
+        **{k: Decimal(v) if k in decimals and v is not None else v for k, v in stored.items()}
+    )
