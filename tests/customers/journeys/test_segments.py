@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from channelhub.core.database import Database
 from channelhub.customers.journeys import carts, checkout, segments
 from channelhub.customers.journeys.model import quintile_scores, rfm_segment
+from channelhub.orders.fulfilment import ReturnItem, return_items, ship
 from channelhub.pricing import promotions
 from channelhub.pricing.model import Promotion, PromotionKind
 from tests.customers.journeys.conftest import buy, customer
@@ -101,3 +102,17 @@ def test_rfm_segments_match_the_hand_computed_fixture_and_drive_a_promotion(
     carts.add_line(shop, cart.token, "MUG-1", 2, "web")
     done = checkout.checkout(shop, cart.token, checkout.CheckoutRequest("web"))
     assert done.total == Decimal("16.00")
+
+
+def test_what_was_returned_is_not_counted_as_bought(shop: Database) -> None:
+    """A refund comes off the order's value; an order returned in full is no purchase."""
+    ann = customer(shop, "ann@example.com")
+    kept = buy(shop, "A-1", ("MUG-1", 2), profile_id=ann, placed_at=days_ago(3))
+    gone = buy(shop, "A-2", ("SHIRT-1", 1), profile_id=ann, placed_at=days_ago(2))
+    for order_id, line_no, units in ((kept, 1, 1), (gone, 1, 1)):
+        ship(shop, order_id, "test", location="wh")
+        return_items(shop, order_id, "wh", [ReturnItem(line_no, units)], actor="test")
+    segments.compute_segments(shop, NOW)
+    ann_now = segments.segments_of(shop, ann)
+    # A-1: 2 x 10.00, one mug back (10.00 refunded); A-2: the shirt back in full.
+    assert (ann_now.frequency, ann_now.monetary_minor, ann_now.recency_days) == (1, 1000, 3)

@@ -75,11 +75,14 @@ class _Survivors:
 
 
 def _facts(conn: Connection, survivor: _Survivors) -> dict[int, _Facts]:
+    """Per customer: what they bought and kept. Refunds come off an order's value, and an
+    order refunded in full (everything returned) is no purchase."""
     jo = store.journey_orders.c
+    kept = orders.c.total_minor - orders.c.refunded_minor
     rows = conn.execute(
-        select(jo.profile_id, jo.channel, jo.currency, jo.total_minor, jo.placed_at)
+        select(jo.profile_id, jo.channel, jo.currency, kept, jo.placed_at)
         .join_from(store.journey_orders, orders, orders.c.id == jo.order_id)
-        .where(jo.profile_id.is_not(None), orders.c.status.not_in(NOT_SOLD))
+        .where(jo.profile_id.is_not(None), orders.c.status.not_in(NOT_SOLD), kept > 0)
         .order_by(jo.profile_id, jo.order_id)
     ).all()
     facts: dict[int, _Facts] = {}
