@@ -149,6 +149,13 @@ def test_bad_periods_and_costs_are_refused_with_reasons(shop: Database) -> None:
         Period.parse("2026-11-05", "2026-11-01")
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
         Period.parse("yesterday", None)
+    # Dates at the calendar's ends would overflow a window or a period's bounds.
+    with pytest.raises(InvalidInput, match="period: end: 0001-01-01 is not between 1900-01-01"):
+        Period.parse(None, "0001-01-01")
+    with pytest.raises(InvalidInput, match="period: end: 9999-12-31 is not between"):
+        Period.parse("2026-01-01", "9999-12-31")
+    with shop.read() as conn, pytest.raises(InvalidInput, match="as_of: 0001-01-01"):
+        analytics.inventory_health(conn, date(1, 1, 1))
     with pytest.raises(InvalidInput, match=r"cost 2 .*negative"):
         save_costs(shop, [("MUG-2", "EUR", Decimal(1)), ("MUG-3", "EUR", Decimal(-1))])
     with pytest.raises(InvalidInput, match="ISO 4217"):

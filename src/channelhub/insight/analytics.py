@@ -29,6 +29,17 @@ from channelhub.inventory.store import channel_locations, locations, stock_level
 from channelhub.orders.service import from_minor
 from channelhub.sync.store import connections, jobs
 
+#: The days analytics take: far enough from the calendar's ends that a period's bounds, the
+#: period before it and a window before a day are dates too.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+
+
+def check_day(day: date, what: str) -> date:
+    """``day``, or InvalidInput naming ``what`` when it is outside FIRST_DAY..LAST_DAY."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(f"{what}: {day} is not between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
 
 class Interval(StrEnum):
     DAY = "day"
@@ -45,8 +56,11 @@ class Period:
     def parse(cls, start: str | None, end: str | None, default_days: int = 30) -> Period:
         """A period from ISO dates; the last ``default_days`` days up to today by default."""
         try:
-            last = date.fromisoformat(end) if end else utcnow().date()
-            first = date.fromisoformat(start) if start else last - timedelta(days=default_days - 1)
+            last = check_day(date.fromisoformat(end) if end else utcnow().date(), "period: end")
+            first = check_day(
+                date.fromisoformat(start) if start else last - timedelta(days=default_days - 1),
+                "period: start",
+            )
         except ValueError as error:
             raise InvalidInput(f"period: dates are YYYY-MM-DD ({error})") from None
         if first > last:
@@ -256,7 +270,7 @@ def inventory_health(
     come from the SKU rollup of the window."""
     if not 1 <= window_days <= 366:
         raise InvalidInput("window_days: between 1 and 366")
-    last = as_of or utcnow().date()
+    last = check_day(as_of or utcnow().date(), "as_of")
     first = (last - timedelta(days=window_days - 1)).isoformat()
     daily = sku_daily
     selling: dict[tuple[int, str], int] = {
