@@ -308,23 +308,33 @@ def _follow_listings(conn: Connection, done: Sequence[int]) -> None:
         listed.setdefault(int(connection_id), set()).add(key)
     again: list[Enqueue] = []
     for connection_id, keys in listed.items():
-        newest: dict[tuple[str, str], tuple[str, str | None]] = {}
-        for kind, key, state, error in conn.execute(
-            select(j.kind, j.key, j.state, j.last_error)
-            .where(
-                j.connection_id == connection_id,
-                j.kind.in_((JobKind.STOCK.value, JobKind.PRICES.value)),
-                j.key.in_(sorted(keys)),
-            )
-            .order_by(j.id)
-        ):
-            newest[kind, key] = (state, error)
+        newest = newest_jobs(conn, connection_id, (JobKind.STOCK, JobKind.PRICES), sorted(keys))
         again += [
-            Enqueue(connection_id, JobKind(kind), key)
+            Enqueue(connection_id, kind, key)
             for (kind, key), (state, error) in sorted(newest.items())
             if state == S.SKIPPED.value and (error or "").startswith(UNLISTED)
         ]
     enqueue(conn, again)
+
+
+def newest_jobs(
+    conn: Connection, connection_id: int, kinds: Sequence[JobKind], keys: Sequence[str]
+) -> dict[tuple[JobKind, str], tuple[str, str | None]]:
+    """(kind, key) -> (state, last error) of the newest job of each, for these keys."""
+    j = jobs.c
+    newest: dict[tuple[JobKind, str], tuple[str, str | None]] = {}
+    for start in range(0, len(keys), 500):
+        for kind, key, state, error in conn.execute(
+            select(j.kind, j.key, j.state, j.last_error)
+            .where(
+                j.connection_id == connection_id,
+                j.kind.in_([k.value for k in kinds]),
+                j.key.in_(list(keys[start : start + 500])),
+            )
+            .order_by(j.id)
+        ):
+            newest[JobKind(kind), key] = (state, error)
+    return newest
 
 
 def renew_leases(conn: Connection, job_ids: Sequence[int], lease_seconds: float) -> None:

@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
-
 from channelhub.automation.service import is_on_hold
 from channelhub.catalog.browse import ProductView, get_product
 from channelhub.catalog.model import ProductKind
@@ -29,9 +27,9 @@ from channelhub.orders.model import OrderStatus
 from channelhub.orders.service import find_order
 from channelhub.pricing.service import resolve_many
 from channelhub.sync.connections import ConnectionRecord
+from channelhub.sync.jobs import newest_jobs
 from channelhub.sync.mapping import map_listing, pick_value
-from channelhub.sync.model import JobKind
-from channelhub.sync.store import jobs
+from channelhub.sync.model import JobKind, JobState
 
 #: What a job sends: a value per key; a key without a value, or with a ``NotSent``, is skipped
 #: (with the reason).
@@ -187,21 +185,13 @@ def dead_listings(db: Database, connection_id: int, skus: Sequence[str]) -> dict
     """The SKUs whose newest listing job on the connection gave up (a dead letter), with its
     error: the platform has no listing to hold their stock and price, so sending those only
     fails until the listing is fixed and replayed."""
-    j = jobs.c
-    newest: dict[str, tuple[str, str]] = {}
     with db.read() as conn:
-        for start in range(0, len(skus), 500):
-            for key, state, error in conn.execute(
-                select(j.key, j.state, j.last_error)
-                .where(
-                    j.connection_id == connection_id,
-                    j.kind == JobKind.LISTINGS.value,
-                    j.key.in_(list(skus[start : start + 500])),
-                )
-                .order_by(j.id)
-            ):
-                newest[key] = (state, error or "no error recorded")
-    return {key: error for key, (state, error) in newest.items() if state == "dead"}
+        newest = newest_jobs(conn, connection_id, (JobKind.LISTINGS,), skus)
+    return {
+        key: error or "no error recorded"
+        for (_, key), (state, error) in newest.items()
+        if state == JobState.DEAD.value
+    }
 
 
 def order_updates(db: Database, record: ConnectionRecord, external_ids: Sequence[str]) -> Values:
