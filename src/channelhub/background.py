@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channelhub.core.database import Database
+from channelhub.core.pacing import paced
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Task:
         """The pause after a run that took ``seconds``."""
         if self.most is None:
             return self.every
-        return min(self.most, max(self.every, seconds * COST_FACTOR))
+        return paced(seconds, self.every, self.most, COST_FACTOR)
 
 
 def _customers(db: Database) -> int:

@@ -50,6 +50,7 @@ from channelhub.catalog.model import ChannelKind
 from channelhub.catalog.store import channels
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import InvalidInput
+from channelhub.core.pacing import paced
 from channelhub.customers.journeys.store import cart_lines, carts, customer_segments
 from channelhub.customers.store import customer_order_links, customer_profiles
 from channelhub.insight.analytics import Period, money, ratio
@@ -466,7 +467,8 @@ class Snapshot:
 
 def lifetime(seconds: float) -> timedelta:
     """How long a snapshot that took ``seconds`` to compute is served."""
-    return min(MAX_AGE, max(MIN_AGE, timedelta(seconds=seconds * COST_FACTOR)))
+    limits = (MIN_AGE.total_seconds(), MAX_AGE.total_seconds())
+    return timedelta(seconds=paced(seconds, *limits, COST_FACTOR))
 
 
 def snapshot(
