@@ -72,10 +72,33 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate(db: Database) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+def _used_tables_query() -> str:
+    """One statement naming every table that holds a row."""
+    return " UNION ALL ".join(
+        f"(SELECT '{t.name}' AS name FROM \"{t.name}\" LIMIT 1)" for t in metadata.sorted_tables
+    )
+
+
+_MOVED_SEQUENCES = (
+    "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
+    "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+)
+
+
+def _reset(db: Database) -> None:
+    """Empty what the previous test wrote and restart the id sequences it moved.
+
+    A TRUNCATE of all 76 tables took 2-3 s a test on a busy machine. Finding the tables in use
+    takes milliseconds, and a DELETE of the few small ones (children first) is cheaper than a
+    TRUNCATE, which makes new files for every table it names.
+    """
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        used = {row[0] for row in conn.execute(text(_used_tables_query()))}
+        for table in reversed(metadata.sorted_tables):
+            if table.name in used:
+                conn.execute(table.delete())
+        for (sequence,) in conn.execute(text(_MOVED_SEQUENCES)).all():
+            conn.execute(text("SELECT setval(:sequence, 1, false)"), {"sequence": sequence})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -87,7 +110,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database = Database(f"sqlite:///{path}")
     else:
         database = Database(request.getfixturevalue("pg_database"))
-        _truncate(database)
+        _reset(database)
     yield database
     database.dispose()
 
