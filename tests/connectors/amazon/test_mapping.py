@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -14,15 +12,15 @@ import pytest
 from channelhub.connectors.amazon import mapping
 from channelhub.connectors.amazon.mapping import Marketplace
 from channelhub.connectors.base import ChannelPrice, Fulfilment, FulfilmentLine, StockLevel
+from channelhub.sandbox.contracts import load_contract_json
 
 from .conftest import MARKETPLACE, listing
 
-SPECS = Path("/work/shared/specs/amazon-sp-api")
 WHERE = Marketplace(MARKETPLACE, "de_DE", "HOME", "new_new")
 
 
 def spec(name: str) -> Any:
-    return json.loads((SPECS / name).read_text())
+    return load_contract_json("amazon", name)
 
 
 def test_listing_attributes_carry_marketplace_and_language() -> None:

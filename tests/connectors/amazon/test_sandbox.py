@@ -9,7 +9,6 @@ import gzip
 import json
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,18 +28,18 @@ from channelhub.connectors.base import (
     TransientError,
 )
 from channelhub.sandbox.amazon import AmazonState
+from channelhub.sandbox.contracts import load_contract_json
 from channelhub.sandbox.faults import Faults
 from channelhub.sync.messages import CallContext, current_call
 
 from .conftest import BASE, MARKETPLACE, SELLER, in_process, listing, run
 
-SPECS = Path("/work/shared/specs/amazon-sp-api")
 GTINS = ["4006381333931", "4006381333948", "5901234123457", "4012345678901", "0012345678905"]
 
 
 @cache
 def definitions(name: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads((SPECS / name).read_text())["definitions"]
+    found: dict[str, Any] = load_contract_json("amazon", name)["definitions"]
     return found
 
 
@@ -209,11 +208,11 @@ def test_bulk_stock_goes_through_a_feed_and_a_failing_message_names_its_sku(
         report = json.loads(
             gzip.decompress(state.documents[str(feed.result_document_id)].content or b"")
         )
-        schema = json.loads((SPECS / "listings-feed-processing-report-schema-v2.json").read_text())
+        schema = load_contract_json("amazon", "listings-feed-processing-report-schema-v2.json")
         jsonschema.validate(report, schema)
         assert report["summary"]["messagesInvalid"] == 1
         uploaded = state.documents[feed.document_id].content or b""
-        feed_schema = json.loads((SPECS / "listings-feed-schema-v2.json").read_text())
+        feed_schema = load_contract_json("amazon", "listings-feed-schema-v2.json")
         jsonschema.validate(json.loads(uploaded), feed_schema)
         # Only one getFeedDocument for the many jobs that follow one feed.
         fetched = [r for r in state.requests if r[0] == "getFeedDocument"]

@@ -1,5 +1,5 @@
 """Contract tests: what the connector sends and what the sandbox answers, checked against
-bol.com's published OpenAPI documents in ``shared/specs/bol/`` (openapi-core).
+bol.com's published OpenAPI documents in ``channelhub.sandbox.contracts`` (``bol/``) (openapi-core).
 
 Stubs and leniency, and why:
 - ``offers-v11.yaml`` refers to ``../common/responses.yaml`` (error responses), which bol.com
@@ -20,13 +20,11 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -42,10 +40,10 @@ from channelhub.connectors.base import (
 from channelhub.connectors.bol import BolConnector
 from channelhub.connectors.bol.client import endpoint_key
 from channelhub.sandbox.bol import BolState
+from channelhub.sandbox.contracts import load_contract_json, load_contract_yaml
 
 from .conftest import config_for, run
 
-SPECS = Path("/work/shared/specs/bol")
 BASE = "http://bol.sandbox"
 EAN = "8712345678906"
 
@@ -69,7 +67,7 @@ def _without_security_in(spec: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def _problem_schemas() -> dict[str, Any]:
-    v10 = json.loads((SPECS / "retailer-v10.json").read_text())
+    v10 = load_contract_json("bol", "retailer-v10.json")
     return {name: v10["components"]["schemas"][name] for name in ("Problem", "Violation")}
 
 
@@ -95,7 +93,7 @@ def _stub_common_refs(node: Any, responses: dict[str, Any]) -> Any:
 
 @cache
 def offers_v11() -> OpenAPI:
-    raw = yaml.safe_load((SPECS / "offers-v11.yaml").read_text())
+    raw = load_contract_yaml("bol", "offers-v11.yaml")
     responses: dict[str, Any] = {}
     spec = _stub_common_refs(raw, responses)
     spec["components"]["responses"] = responses
@@ -109,7 +107,7 @@ def offers_v11() -> OpenAPI:
 @cache
 def retailer_v10() -> OpenAPI:
     return OpenAPI.from_dict(
-        _without_security_in(json.loads((SPECS / "retailer-v10.json").read_text())),
+        _without_security_in(load_contract_json("bol", "retailer-v10.json")),
         config=CONFIG,
     )
 
@@ -117,7 +115,7 @@ def retailer_v10() -> OpenAPI:
 @cache
 def shared_v10() -> OpenAPI:
     return OpenAPI.from_dict(
-        _without_security_in(json.loads((SPECS / "shared-v10.json").read_text())),
+        _without_security_in(load_contract_json("bol", "shared-v10.json")),
         config=CONFIG,
     )
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
-import yaml
 
 from channelhub.connectors.base import (
     Cancellation,
@@ -24,22 +22,15 @@ from channelhub.connectors.base import (
     StockLevel,
 )
 from channelhub.connectors.magento import MagentoConnector
+from channelhub.sandbox.contracts import load_contract_yaml
 from channelhub.sandbox.magento import MagentoState, create_app
 
 from .conftest import config_for
 
-SPEC = Path("/work/shared/specs/magento/admin-schema-2.4.9.yaml")
-if not SPEC.exists():
-    SPEC = Path(__file__).resolve().parents[4] / "shared/specs/magento/admin-schema-2.4.9.yaml"
-
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"the Magento schema is not at {SPEC}")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC.open() as handle:
-        document: dict[str, Any] = yaml.load(handle, Loader=loader)
+    document: dict[str, Any] = load_contract_yaml("magento", "admin-schema-2.4.9.yaml")
     return document
 
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
-import yaml
 
 from channelhub.connectors.base import (
     Cancellation,
@@ -24,20 +22,18 @@ from channelhub.connectors.base import (
     StockLevel,
 )
 from channelhub.connectors.medusa import MedusaConnector
+from channelhub.sandbox.contracts import load_contract_yaml
 from channelhub.sandbox.medusa import MedusaState, create_app
 
 from .conftest import config_for, run
 
-SPEC = Path("/work/shared/specs/medusa/admin/openapi.full.yaml")
 #: Added in Medusa 2.17 (after the published document) and measured on a real 2.21.2 server.
 NEWER_THAN_SPEC = {("POST", "/admin/products/{id}/options/batch")}
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"Medusa's OpenAPI document is not at {SPEC}")
-    loaded: dict[str, Any] = yaml.load(SPEC.read_text(), Loader=yaml.CSafeLoader)
+    loaded: dict[str, Any] = load_contract_yaml("medusa", "admin/openapi.full.yaml")
     return loaded
 
 

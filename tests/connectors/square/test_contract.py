@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,19 +20,17 @@ from referencing.jsonschema import DRAFT4
 
 from channelhub.connectors.base import ChannelPrice, Listing, PermanentError, StockLevel
 from channelhub.connectors.square import SquareConnector
+from channelhub.sandbox.contracts import load_contract_json
 from channelhub.sandbox.square import SquareState, create_app
 
 from .conftest import config_for, run
 
-SPEC = Path("/work/shared/specs/square/api.json")
 URI = "urn:square-api"
 
 
 @cache
 def _spec() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"{SPEC} is not here")
-    data: dict[str, Any] = json.loads(SPEC.read_text())
+    data: dict[str, Any] = load_contract_json("square", "api.json")
     return data
 
 

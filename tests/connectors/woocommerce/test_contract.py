@@ -1,5 +1,5 @@
 """What the connector sends and what the sandbox answers, checked against WooCommerce's REST
-API v3 reference pages (``shared/specs/woocommerce``; WooCommerce publishes no OpenAPI): every
+API v3 reference pages (``sandbox/contracts/woocommerce``; WooCommerce publishes no OpenAPI): every
 field sent is a documented, writable property of the documented type, and every order,
 line item and address the sandbox answers has the documented fields and types."""
 
@@ -9,11 +9,9 @@ import asyncio
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from channelhub.connectors.base import (
     ChannelPrice,
@@ -23,13 +21,11 @@ from channelhub.connectors.base import (
     StockLevel,
 )
 from channelhub.connectors.woocommerce import WooCommerceConnector
+from channelhub.sandbox.contracts import read_contract_text
 from channelhub.sandbox.woocommerce import WooState, create_app
 
 from .conftest import config_for
 
-SPECS = Path("/work/shared/specs/woocommerce")
-if not SPECS.exists():
-    SPECS = Path(__file__).resolve().parents[4] / "shared/specs/woocommerce"
 ROW = re.compile(r"^\|\s*`([a-z_0-9]+)`\s*\|\s*([a-z-]+)\s*\|(.*)\|\s*$")
 TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -46,10 +42,7 @@ Table = dict[str, tuple[str, bool]]  # property -> (type, read-only)
 
 def properties(file: str, heading: str) -> Table:
     """The property table under ``heading`` in one reference page."""
-    path = SPECS / file
-    if not path.exists():
-        pytest.skip(f"the WooCommerce reference is not at {SPECS}")
-    lines = path.read_text().splitlines()
+    lines = read_contract_text("woocommerce", file).splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip("# ").strip() == heading)
     table: Table = {}
     for line in lines[start + 1 :]:

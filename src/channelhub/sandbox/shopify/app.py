@@ -256,11 +256,10 @@ def _actual_cost(data: Any) -> int:
 def create_app(
     state: ShopifyState | None = None,
     faults: Faults | None = None,
-    specs_dir: str | None = None,
 ) -> Starlette:
     """The sandbox for one shop. Builds the official 2026-01 schema at startup (cached per
-    process); raises FileNotFoundError with the paths tried when the SDL is missing."""
-    sandbox = ShopifySandbox(state or ShopifyState(), faults or Faults(), load_schema(specs_dir))
+    process) from the copy kept in ``channelhub.sandbox.contracts``."""
+    sandbox = ShopifySandbox(state or ShopifyState(), faults or Faults(), load_schema())
     app = Starlette(
         routes=[Route("/admin/api/{version}/graphql.json", sandbox.graphql, methods=["POST"])]
     )

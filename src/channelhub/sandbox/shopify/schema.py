@@ -1,13 +1,12 @@
 """The official Admin GraphQL SDL the sandbox executes against, and Shopify's query cost.
 
-The SDL is Shopify's public schema for API version 2026-01 (``shared/specs/shopify``). It lives
-outside the package, next to the repository; its folder can be given explicitly or through
-``CHANNELHUB_SPECS_DIR``.
+The SDL is Shopify's public schema for API version 2026-01, kept gzipped inside the package
+(``channelhub.sandbox.contracts``, file ``shopify/admin_schema_2026-01_public.graphql``): the
+sandbox reads nothing outside its package.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,44 +28,26 @@ from graphql import (
     validate_schema,
 )
 
+from channelhub.sandbox.contracts import contract_path, read_contract_text
+
 API_VERSION = "2026-01"
-SDL_NAME = f"shopify/admin_schema_{API_VERSION}_public.graphql"
-SPECS_ENV = "CHANNELHUB_SPECS_DIR"
-
-# src/channelhub/sandbox/shopify/schema.py -> repository root is four levels up; the shared
-# specs sit beside the repository.
-_REPO_ROOT = Path(__file__).resolve().parents[4]
+SDL_NAME = f"admin_schema_{API_VERSION}_public.graphql"
 
 
-def schema_path(specs_dir: str | Path | None = None) -> Path:
-    """Where the 2026-01 SDL is: ``specs_dir``, else ``$CHANNELHUB_SPECS_DIR``, else
-    ``../shared/specs`` from the repository root (then ``shared/specs`` inside it)."""
-    candidates: list[Path] = []
-    if specs_dir is not None:
-        candidates.append(Path(specs_dir) / SDL_NAME)
-    if os.environ.get(SPECS_ENV):
-        candidates.append(Path(os.environ[SPECS_ENV]) / SDL_NAME)
-    candidates.append(_REPO_ROOT.parent / "shared" / "specs" / SDL_NAME)
-    candidates.append(_REPO_ROOT / "shared" / "specs" / SDL_NAME)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    tried = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(
-        f"Shopify Admin GraphQL SDL {SDL_NAME} not found (tried {tried}); "
-        f"set {SPECS_ENV} to the folder holding the shared API specs"
-    )
+def schema_path() -> Path:
+    """The stored file of the 2026-01 SDL (gzipped) inside the package."""
+    return contract_path("shopify", SDL_NAME)
 
 
-@lru_cache(maxsize=4)
-def load_schema(specs_dir: str | Path | None = None) -> GraphQLSchema:
+@lru_cache(maxsize=1)
+def load_schema() -> GraphQLSchema:
     """The official schema, built once per process (building it takes a few seconds).
 
     graphql-core 3.3 added a schema rule (an implementation field may be deprecated only
     where its interface field is) that Shopify's published SDL breaks in a handful of places;
     those are tolerated, any other schema error is raised.
     """
-    schema = build_schema(schema_path(specs_dir).read_text(encoding="utf-8"))
+    schema = build_schema(read_contract_text("shopify", SDL_NAME))
     problems = [
         error.message
         for error in validate_schema(schema)
