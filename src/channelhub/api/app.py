@@ -23,6 +23,7 @@ from channelhub.api import inventory as inventory_routes
 from channelhub.api import orders as orders_routes
 from channelhub.api import pos as pos_routes
 from channelhub.api import pricing as pricing_routes
+from channelhub.api import simulate as simulate_routes
 from channelhub.api import sync as sync_routes
 from channelhub.api.problems import install_openapi, problem
 from channelhub.core.database import Database
@@ -103,6 +104,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(pricing_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(insight_routes.audit_router, prefix="/api/v1")
+    app.include_router(simulate_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
     app.include_router(automation_routes.router)
     app.include_router(feeds_routes.router)

@@ -16,6 +16,7 @@ from channelhub.cli import feeds as feeds_cli
 from channelhub.cli import insight as insight_cli
 from channelhub.cli import inventory as inventory_cli
 from channelhub.cli import pos as pos_cli
+from channelhub.cli import simulate as simulate_cli
 from channelhub.cli import sync as sync_cli
 from channelhub.cli.common import console, database, handle_errors
 from channelhub.core.migrate import upgrade
@@ -50,6 +51,7 @@ app.add_typer(customers_cli.app, name="customers")
 app.add_typer(pos_cli.app, name="pos")
 app.add_typer(insight_cli.analytics_app, name="analytics")
 app.command("audit")(insight_cli.audit)
+app.command("simulate")(simulate_cli.simulate)
 app.add_typer(admin_cli.user_app, name="user")
 
 
