@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -202,3 +203,25 @@ def test_missing_columns_are_named(tmp_path: Path) -> None:
     (tmp_path / "stock.csv").write_text("location,sku\nWH,TEE\n")
     with pytest.raises(InvalidInput, match=r"stock\.csv: missing column"):
         simulation.from_csv(*(Path(args[i]) for i in (1, 3, 5)))
+
+
+def test_the_admin_page_shows_the_report_with_links_to_the_orders(db: Database) -> None:
+    from channelhub.admin.users import Role, create_user
+    from tests.admin.test_pages import PASSWORD, sign_in
+
+    start, _ = _history(db)
+    create_user(db, "merch1", PASSWORD, Role.MERCHANDISER)
+    create_user(db, "stock1", PASSWORD, Role.STOCK)
+    day = start.date().isoformat()
+    with TestClient(create_app(db)) as client:
+        sign_in(client, "stock1")
+        assert client.get("/admin/simulate").status_code == 403
+    with TestClient(create_app(db)) as client:
+        sign_in(client, "merch1")
+        page = client.get("/admin/simulate", params={"start": day, "end": day})
+        assert page.status_code == 200
+        assert 'data-testid="cost-chart"' in page.text and "<svg" in page.text
+        (order_id,) = set(re.findall(r'href="/admin/orders/(\d+)">bol/B1<', page.text))
+        assert client.get(f"/admin/orders/{order_id}").status_code == 200
+        bad = client.get("/admin/simulate", params={"sync": "web=sometimes"})
+        assert bad.status_code == 200 and "CHANNEL=MINUTES" in bad.text

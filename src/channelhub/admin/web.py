@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
 from channelhub.admin import charts
+from channelhub.admin.simulation import SHOWN_LINES, report_markup
 from channelhub.admin.users import (
     Permission,
     Role,
@@ -53,9 +54,10 @@ from channelhub.customers.journeys import consent, interactions, loyalty, timeli
 from channelhub.customers.journeys.consent import Purpose
 from channelhub.customers.journeys.interactions import InteractionKind
 from channelhub.customers.matching import Suggestion
-from channelhub.insight import analytics, crosschannel, rollup
+from channelhub.insight import analytics, crosschannel, rollup, simulation
 from channelhub.insight.analytics import Interval, Period
 from channelhub.insight.audit import run_audit
+from channelhub.insight.simulation.history import parse_sync
 from channelhub.inventory import service as inventory
 from channelhub.inventory.service import ChangeKind, StockChange
 from channelhub.inventory.store import locations, stock_levels
@@ -83,6 +85,7 @@ NAV = [
     ("channels", "/admin/channels", P.CHANNELS),
     ("sync", "/admin/sync", P.SYNC),
     ("audit", "/admin/audit", P.AUDIT),
+    ("simulate", "/admin/simulate", P.AUDIT),
     ("users", "/admin/users", P.USERS),
 ]
 
@@ -688,6 +691,29 @@ def audit_page(request: Request, read_back: bool = False) -> HTMLResponse:
     user = _user(request, P.AUDIT)
     report = run_audit(_db(request), read_back=read_back, limit=50)
     return _page(request, "audit.html", user, report=report, read_back=read_back)
+
+
+@router.get("/simulate", response_class=HTMLResponse)
+def simulate_page(request: Request, start: str = "", end: str = "", sync: str = "") -> HTMLResponse:
+    """The retailer's own history replayed: what each way of sharing stock would have cost."""
+    user = _user(request, P.AUDIT)
+    report = None
+    error = None
+    try:
+        first, last = Period.parse(start or None, end or None, default_days=90).bounds()
+        history = simulation.from_hub(_db(request), first, last, parse_sync(sync.split()))
+        comparison = simulation.run(history, keep_lines=SHOWN_LINES)
+        report = report_markup(comparison, history.currency)
+    except ChannelhubError as problem:
+        error = str(problem)
+    return _page(
+        request,
+        "simulate.html",
+        user,
+        report=report,
+        error=error,
+        filters={"start": start, "end": end, "sync": sync},
+    )
 
 
 # --- users ---------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ def _replay(
     propagation_seconds: float,
     buffers: str,
     weight: Decimal,
+    keep_lines: int | None = 100,
 ) -> tuple[simulation.Comparison, str]:
     first, last = Period.parse(
         start.isoformat() if start else None, end.isoformat() if end else None, default_days=90
@@ -62,7 +63,7 @@ def _replay(
         parse_buffers(buffers),
         weight,
     )
-    return simulation.run(history), history.currency
+    return simulation.run(history, keep_lines), history.currency
 
 
 @router.get(
@@ -122,7 +123,9 @@ def lines(
     _: ApiKey = Reader,
 ) -> list[dict[str, Any]]:
     """The order lines behind the figures: which orders were oversold, lost or held back."""
-    comparison, _currency = _replay(db, start, end, sync, propagation_seconds, buffers, Decimal(1))
+    comparison, _currency = _replay(
+        db, start, end, sync, propagation_seconds, buffers, Decimal(1), keep_lines=limit
+    )
     found: list[dict[str, Any]] = []
     for row in simulation.affected_rows(comparison, setup, outcome):
         found.append(row)

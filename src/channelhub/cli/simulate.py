@@ -63,7 +63,7 @@ def simulate(
         first, last = Period.parse(start, end, default_days=90).bounds()
         history = simulation.from_hub(database(), first, last, parse_sync(sync))
     history = simulation.with_settings(history, propagation_seconds, parse_buffers(buffers), weight)
-    comparison = simulation.run(history)
+    comparison = simulation.run(history, keep_lines=None if lines_out else 100)
     data = simulation.summary(comparison, history.currency, weight)
     if html is not None:
         from channelhub.admin.simulation import standalone_html

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 
-def run(history: History) -> Comparison:
-    """Replay a history under every set-up (the split shares come with the history)."""
-    return replay(history.scenario, history.events, shares=history.shares)
+def run(history: History, keep_lines: int | None = 100) -> Comparison:
+    """Replay a history under every set-up (the split shares come with the history), keeping
+    up to ``keep_lines`` lines behind each figure (None: all)."""
+    return replay(history.scenario, history.events, history.shares, keep_lines)

@@ -108,6 +108,8 @@ class Scenario:
     buffers: tuple[int, ...] = (0, 1, 2, 3, 5)
     oversell_weight: Decimal = Decimal(1)
     sku_groups: Mapping[str, str] = field(default_factory=dict)
+    #: Decimal places of the money figures (the currency's digits).
+    currency_digits: int = 2
 
 
 @dataclass(frozen=True)
@@ -130,36 +132,30 @@ class Tally:
     units: int = 0
     value: Decimal = Decimal(0)
 
-    def add(self, units: int, value: Decimal) -> None:
-        self.lines += 1
-        self.units += units
-        self.value += value
-
 
 @dataclass
 class SetupResult:
     setup: str
+    # Each breakdown's inner table gives an empty Tally for an outcome that never happened.
     totals: dict[Outcome, Tally] = field(default_factory=lambda: defaultdict(Tally))
-    by_channel: dict[str, dict[Outcome, Tally]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(Tally))
-    )
-    by_week: dict[date, dict[Outcome, Tally]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(Tally))
-    )
-    by_group: dict[str, dict[Outcome, Tally]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(Tally))
-    )
-    affected: dict[Outcome, list[Affected]] = field(default_factory=lambda: defaultdict(list))
+    by_channel: dict[str, dict[Outcome, Tally]] = field(default_factory=dict)
+    by_week: dict[date, dict[Outcome, Tally]] = field(default_factory=dict)
+    by_group: dict[str, dict[Outcome, Tally]] = field(default_factory=dict)
+    #: The lines behind each figure, the first ``keep_lines`` of each outcome.
+    affected: dict[Outcome, list[Affected]] = field(default_factory=dict)
     split_shipments: int = 0
     split_references: list[str] = field(default_factory=list)
     buffer: int = 0
 
+    def figure(self, outcome: Outcome) -> Tally:
+        return self.totals.get(outcome) or Tally()
+
     def cost(self, oversell_weight: Decimal) -> Decimal:
         """What the set-up lost: oversold value (weighted) plus value lost or held back."""
         return (
-            self.totals[Outcome.OVERSOLD].value * oversell_weight
-            + self.totals[Outcome.LOST].value
-            + self.totals[Outcome.HELD_BACK].value
+            self.figure(Outcome.OVERSOLD).value * oversell_weight
+            + self.figure(Outcome.LOST).value
+            + self.figure(Outcome.HELD_BACK).value
         )
 
 
@@ -178,6 +174,13 @@ class Comparison:
 def week_of(moment: datetime) -> date:
     day = moment.date()
     return day - timedelta(days=day.weekday())
+
+
+#: Line values are counted as integers of 1/10,000 of the currency unit: exact for every
+#: currency's digits, and far cheaper to add up than Decimals, millions of times over.
+_SCALE = 10_000
+_OUTCOMES = tuple(Outcome)
+_SOLD, _OVERSOLD, _LOST, _HELD_BACK, _NO_STOCK = range(5)
 
 
 class _Series:
@@ -200,24 +203,31 @@ class _Series:
         return self._values[-1] if self._values else self._base
 
     def change(self, moment: float, delta: int) -> None:
-        self._times.append(moment)
-        self._values.append(self.now() + delta)
-        if len(self._times) > 64 and self._times[0] < moment - self._horizon:
-            cut = bisect_right(self._times, moment - self._horizon)
+        times = self._times
+        times.append(moment)
+        values = self._values
+        values.append((values[-1] if values else self._base) + delta)
+        if len(times) > 64 and times[0] < moment - self._horizon:
+            cut = bisect_right(times, moment - self._horizon)
             if cut:
-                self._base = self._values[cut - 1]
-                del self._times[:cut], self._values[:cut]
+                self._base = values[cut - 1]
+                del times[:cut], values[:cut]
 
 
 @dataclass(frozen=True)
 class _View:
     """How one channel sees stock in one world: over which locations, as of when."""
 
-    pool: tuple[str, ...]
+    pool: tuple[str, ...]  # by priority
     lag_seconds: float  # for a live view with a propagation delay
     sync_seconds: float  # for a periodic sync (0: not periodic)
     buffer: int
     integrated: bool
+
+
+#: A sale prepared once for every world: the sale, its time in seconds, its week, and each
+#: line as (sku, quantity, scaled value, group).
+_Line = tuple[str, int, int, str]
 
 
 class _World:
@@ -228,11 +238,14 @@ class _World:
         name: str,
         scenario: Scenario,
         views: Mapping[str, _View],
+        keep_lines: int | None,
         shares: Mapping[str, float] | None = None,
     ) -> None:
-        self.result = SetupResult(name)
-        self._scenario = scenario
+        self.name = name
+        self.split_shipments = 0
+        self.split_references: list[str] = []
         self._views = views
+        self._keep = keep_lines
         self._origin = scenario.start.timestamp()
         self._priority = {p.code: (p.priority, p.code) for p in scenario.places}
         self._horizon = max(
@@ -244,12 +257,27 @@ class _World:
             self._total[sku] += units
         self._pools: dict[tuple[str, str], _Series] = {}
         self._own: dict[tuple[str, str], _Series] = {}
-        self._pools_of: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        for pool in {v.pool for v in views.values()}:
-            for location in pool:
-                self._pools_of[location].append(pool)
-        self._pool_ids = {pool: "|".join(pool) for pool in {v.pool for v in views.values()}}
+        pools = {v.pool for v in views.values()}
+        self._pool_ids = {pool: "|".join(pool) for pool in pools}
+        self._members: dict[str, tuple[str, ...]] = {}
+        # Only pools that some channel sees late keep a history; split shares keep none.
+        late = (
+            {v.pool for v in views.values() if v.sync_seconds or v.lag_seconds}
+            if shares is None
+            else set()
+        )
+        self._pools_of: dict[str, list[str]] = defaultdict(list)
+        for pool in pools:
+            self._members[self._pool_ids[pool]] = pool
+            if pool in late:
+                for location in pool:
+                    self._pools_of[location].append(self._pool_ids[pool])
+        # (channel, week ordinal, group, outcome) -> [lines, units, scaled value]
+        self._cells: dict[tuple[str, int, str, int], list[int]] = {}
+        self._orders: dict[tuple[str, int], int] = defaultdict(int)
+        self._kept: dict[int, list[tuple[Sale, int]]] = defaultdict(list)
         self._shares = shares
+        self._sellers_of: dict[str, tuple[tuple[str, ...], tuple[float, ...], list[int]]] = {}
         self._buckets: dict[tuple[str, str], int] | None = None
         if shares is not None:
             self._buckets = {}
@@ -257,189 +285,289 @@ class _World:
                 self._share_out(location, sku, units)
 
     # -- stock --------------------------------------------------------------------------
-    def _pool_series(self, pool: tuple[str, ...], sku: str) -> _Series:
-        key = (self._pool_ids[pool], sku)
+    def _pool_series(self, pool_id: str, sku: str) -> _Series:
+        key = (pool_id, sku)
         series = self._pools.get(key)
         if series is None:
-            units = sum(self._stock.get((location, sku), 0) for location in pool)
+            stock = self._stock
+            units = sum(stock.get((location, sku), 0) for location in self._members[pool_id])
             series = self._pools[key] = _Series(units, self._horizon)
         return series
 
     def _move(self, moment: float, location: str, sku: str, delta: int) -> None:
         # Each pool's series starts before its first change, so its past stays readable.
-        for pool in self._pools_of.get(location, ()):
-            self._pool_series(pool, sku).change(moment, delta)
+        series_of = self._pools
+        for pool_id in self._pools_of.get(location, ()):
+            series = series_of.get((pool_id, sku))
+            if series is None:
+                series = self._pool_series(pool_id, sku)
+            series.change(moment, delta)
         self._stock[(location, sku)] += delta
         self._total[sku] += delta
 
+    def _sellers(self, location: str) -> tuple[tuple[str, ...], tuple[float, ...], list[int]]:
+        """The channels selling from a location, their shares, and who gets a remainder first."""
+        found = self._sellers_of.get(location)
+        if found is None:
+            assert self._shares is not None
+            sellers = tuple(sorted(c for c, v in self._views.items() if location in v.pool))
+            raw = [self._shares.get(c, 0.0) for c in sellers]
+            whole = sum(raw) or 1.0
+            weights = tuple(w / whole for w in raw)
+            order = sorted(range(len(sellers)), key=lambda i: (-weights[i], sellers[i]))
+            found = self._sellers_of[location] = (sellers, weights, order)
+        return found
+
     def _share_out(self, location: str, sku: str, units: int) -> None:
-        """Divide arriving units among the channels that sell from the location."""
-        assert self._buckets is not None and self._shares is not None
-        sellers = sorted(c for c, v in self._views.items() if location in v.pool)
+        """Divide arriving units among the channels that sell from the location (largest
+        remainder to the largest share)."""
+        assert self._buckets is not None
+        sellers, weights, order = self._sellers(location)
         if not sellers:
             return
-        weights = [self._shares[c] for c in sellers]
-        whole = sum(weights) or 1.0
-        parts = [int(units * w / whole) for w in weights]
+        parts = [int(units * w) for w in weights]
         rest = units - sum(parts)
-        for index in sorted(range(len(sellers)), key=lambda i: (-weights[i], sellers[i])):
+        for index in order:
             if rest <= 0:
                 break
             parts[index] += 1
             rest -= 1
+        buckets = self._buckets
         for channel, part in zip(sellers, parts, strict=True):
             key = (channel, sku)
-            self._buckets[key] = self._buckets.get(key, 0) + part
+            buckets[key] = buckets.get(key, 0) + part
 
-    def receive(self, receipt: Receipt) -> None:
-        moment = receipt.at.timestamp()
+    def receive(self, receipt: Receipt, moment: float) -> None:
         self._move(moment, receipt.location, receipt.sku, receipt.quantity)
         if self._buckets is not None:
             self._share_out(receipt.location, receipt.sku, receipt.quantity)
 
-    # -- what a channel shows -----------------------------------------------------------
-    def _shown(self, channel: str, view: _View, sku: str, moment: float) -> int:
-        if self._buckets is not None:
-            return self._buckets.get((channel, sku), 0)
+    def _available(self, pool: tuple[str, ...], sku: str) -> int:
+        stock = self._stock
+        return sum(max(stock.get((location, sku), 0), 0) for location in pool)
+
+    # -- a sale ---------------------------------------------------------------------------
+    def sell(self, sale: Sale, moment: float, week: int, lines: tuple[_Line, ...]) -> None:
+        channel = sale.channel
+        view = self._views.get(channel)
+        if view is None:
+            return
+        buckets = self._buckets
         if view.sync_seconds:
             since = moment - (moment - self._origin) % view.sync_seconds
         else:
             since = moment - view.lag_seconds
-        pool = self._pool_series(view.pool, sku)
-        shown = pool.at(since) if since < moment else pool.now()
-        own = self._own.get((channel, sku))
-        if own is not None and since < moment:
-            shown -= own.now() - own.at(since)
-        return shown
-
-    def _available(self, pool: tuple[str, ...], sku: str) -> int:
-        return sum(max(self._stock.get((location, sku), 0), 0) for location in pool)
-
-    # -- a sale ---------------------------------------------------------------------------
-    def sell(self, sale: Sale) -> None:
-        view = self._views.get(sale.channel)
-        if view is None:
-            return
-        moment = sale.at.timestamp()
-        accepted: list[SaleLine] = []
-        affected_order: set[Outcome] = set()
-        for line in sale.lines:
-            shown = self._shown(sale.channel, view, line.sku, moment)
-            if shown - view.buffer >= line.quantity:
-                accepted.append(line)
-                continue
-            if self._total[line.sku] < line.quantity:
-                outcome = Outcome.NO_STOCK
-            elif shown >= line.quantity:
-                outcome = Outcome.HELD_BACK
+        stale = since < moment
+        pool_id = self._pool_ids[view.pool]
+        accepted: list[int] = []
+        outcomes: set[int] = set()
+        for index, (sku, quantity, _, _) in enumerate(lines):
+            if buckets is not None:
+                shown = buckets.get((channel, sku), 0)
+            elif stale:
+                pool = self._pools.get((pool_id, sku)) or self._pool_series(pool_id, sku)
+                shown = pool.at(since)
+                own = self._own.get((channel, sku))
+                if own is not None:
+                    shown -= own.now() - own.at(since)
             else:
-                outcome = Outcome.LOST
-            self._count(sale, line, outcome)
-            affected_order.add(outcome)
+                shown = self._available(view.pool, sku)
+            if shown - view.buffer >= quantity:
+                accepted.append(index)
+                continue
+            if self._total[sku] < quantity:
+                outcome = _NO_STOCK
+            elif shown >= quantity:
+                outcome = _HELD_BACK
+            else:
+                outcome = _LOST
+            self._count(sale, week, lines, index, outcome)
+            outcomes.add(outcome)
         if accepted:
             if view.integrated:
-                affected_order |= self._route(sale, view, accepted, moment)
+                outcomes |= self._route(sale, view, week, lines, accepted, moment)
             else:
-                affected_order |= self._take(sale, view, accepted, moment)
-        for outcome in affected_order:
-            self.result.totals[outcome].orders += 1
-            self.result.by_channel[sale.channel][outcome].orders += 1
+                outcomes |= self._take(sale, view, week, lines, accepted, moment)
+        for outcome in outcomes:
+            self._orders[(channel, outcome)] += 1
 
-    def _take(self, sale: Sale, view: _View, lines: list[SaleLine], moment: float) -> set[Outcome]:
-        outcomes: set[Outcome] = set()
-        for line in lines:
+    def _take(
+        self,
+        sale: Sale,
+        view: _View,
+        week: int,
+        lines: tuple[_Line, ...],
+        accepted: list[int],
+        moment: float,
+    ) -> set[int]:
+        outcomes: set[int] = set()
+        for index in accepted:
+            sku, quantity = lines[index][0], lines[index][1]
             if self._buckets is not None:
-                key = (sale.channel, line.sku)
-                self._buckets[key] = self._buckets.get(key, 0) - line.quantity
-            if self._available(view.pool, line.sku) < line.quantity:
-                self._count(sale, line, Outcome.OVERSOLD)
-                outcomes.add(Outcome.OVERSOLD)
+                key = (sale.channel, sku)
+                self._buckets[key] = self._buckets.get(key, 0) - quantity
+            if self._available(view.pool, sku) < quantity:
+                self._count(sale, week, lines, index, _OVERSOLD)
+                outcomes.add(_OVERSOLD)
                 continue
-            self._deduct(view.pool, line, moment)
-            self._own_sale(sale.channel, line, moment)
-            self._count(sale, line, Outcome.SOLD)
-            outcomes.add(Outcome.SOLD)
+            self._deduct(view.pool, sku, quantity, moment)
+            if view.sync_seconds or view.lag_seconds:
+                self._own_sale(sale.channel, sku, quantity, moment)
+            self._count(sale, week, lines, index, _SOLD)
+            outcomes.add(_SOLD)
         return outcomes
 
-    def _route(self, sale: Sale, view: _View, lines: list[SaleLine], moment: float) -> set[Outcome]:
+    def _route(
+        self,
+        sale: Sale,
+        view: _View,
+        week: int,
+        lines: tuple[_Line, ...],
+        accepted: list[int],
+        moment: float,
+    ) -> set[int]:
         """The hub's routing: the pickup store, else one location holding the whole order by
         priority, else split over locations; lines nobody holds are oversold."""
-        places = sorted(view.pool, key=self._priority.__getitem__)
+        places = view.pool
         if sale.pickup_location and sale.pickup_location in self._priority:
-            places = [sale.pickup_location, *[p for p in places if p != sale.pickup_location]]
+            places = (sale.pickup_location, *[p for p in places if p != sale.pickup_location])
+        stock = self._stock
         whole = next(
             (
                 place
                 for place in places
-                if all(self._stock.get((place, ln.sku), 0) >= ln.quantity for ln in lines)
+                if all(stock.get((place, lines[i][0]), 0) >= lines[i][1] for i in accepted)
             ),
             None,
         )
         used: set[str] = set()
-        outcomes: set[Outcome] = set()
-        for line in lines:
-            pool = (whole,) if whole is not None else tuple(places)
-            if self._available(pool, line.sku) < line.quantity:
-                self._count(sale, line, Outcome.OVERSOLD)
-                outcomes.add(Outcome.OVERSOLD)
+        outcomes: set[int] = set()
+        for index in accepted:
+            sku, quantity = lines[index][0], lines[index][1]
+            pool = (whole,) if whole is not None else places
+            if self._available(pool, sku) < quantity:
+                self._count(sale, week, lines, index, _OVERSOLD)
+                outcomes.add(_OVERSOLD)
                 continue
-            used |= self._deduct(pool, line, moment)
-            self._own_sale(sale.channel, line, moment)
-            self._count(sale, line, Outcome.SOLD)
-            outcomes.add(Outcome.SOLD)
+            used |= self._deduct(pool, sku, quantity, moment)
+            if view.sync_seconds or view.lag_seconds:
+                self._own_sale(sale.channel, sku, quantity, moment)
+            self._count(sale, week, lines, index, _SOLD)
+            outcomes.add(_SOLD)
         if len(used) > 1:
-            self.result.split_shipments += 1
-            self.result.split_references.append(sale.reference)
+            self.split_shipments += 1
+            self.split_references.append(sale.reference)
         return outcomes
 
-    def _deduct(self, pool: Iterable[str], line: SaleLine, moment: float) -> set[str]:
-        left = line.quantity
+    def _deduct(self, pool: tuple[str, ...], sku: str, quantity: int, moment: float) -> set[str]:
+        left = quantity
         used: set[str] = set()
-        for location in sorted(pool, key=self._priority.__getitem__):
-            here = self._stock.get((location, line.sku), 0)
+        for location in pool:  # by priority
+            here = self._stock.get((location, sku), 0)
             if here <= 0:
                 continue
             taken = min(here, left)
-            self._move(moment, location, line.sku, -taken)
+            self._move(moment, location, sku, -taken)
             used.add(location)
             left -= taken
             if not left:
                 break
         return used
 
-    def _own_sale(self, channel: str, line: SaleLine, moment: float) -> None:
-        key = (channel, line.sku)
+    def _own_sale(self, channel: str, sku: str, quantity: int, moment: float) -> None:
+        key = (channel, sku)
         series = self._own.get(key)
         if series is None:
             series = self._own[key] = _Series(0, self._horizon)
-        series.change(moment, line.quantity)
+        series.change(moment, quantity)
 
-    def _count(self, sale: Sale, line: SaleLine, outcome: Outcome) -> None:
-        value = line.unit_price * line.quantity
-        result = self.result
-        result.totals[outcome].add(line.quantity, value)
-        result.by_channel[sale.channel][outcome].add(line.quantity, value)
-        result.by_week[week_of(sale.at)][outcome].add(line.quantity, value)
-        group = self._scenario.sku_groups.get(line.sku, "other")
-        result.by_group[group][outcome].add(line.quantity, value)
-        if outcome is not Outcome.SOLD:
-            result.affected[outcome].append(
+    def _count(
+        self, sale: Sale, week: int, lines: tuple[_Line, ...], index: int, outcome: int
+    ) -> None:
+        _, quantity, scaled, group = lines[index]
+        key = (sale.channel, week, group, outcome)
+        cell = self._cells.get(key)
+        if cell is None:
+            self._cells[key] = [1, quantity, scaled]
+        else:
+            cell[0] += 1
+            cell[1] += quantity
+            cell[2] += scaled
+        if outcome != _SOLD:
+            kept = self._kept[outcome]
+            if self._keep is None or len(kept) < self._keep:
+                kept.append((sale, index))
+
+    # -- the figures ----------------------------------------------------------------------
+    def result(self, digits: int) -> SetupResult:
+        unit = Decimal(1).scaleb(-digits)
+
+        def money(scaled: int) -> Decimal:
+            return (Decimal(scaled) / _SCALE).quantize(unit)
+
+        result = SetupResult(self.name)
+        totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        channels: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+        weeks: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+        groups: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+        for (channel, week, group, outcome), counts in self._cells.items():
+            for cell in (
+                totals[outcome],
+                channels[(channel, outcome)],
+                weeks[(week, outcome)],
+                groups[(group, outcome)],
+            ):
+                for i in range(3):
+                    cell[i] += counts[i]
+
+        def tally(counts: list[int]) -> Tally:
+            return Tally(0, counts[0], counts[1], money(counts[2]))
+
+        for outcome, counts in totals.items():
+            result.totals[_OUTCOMES[outcome]] = tally(counts)
+        for (channel, outcome), counts in channels.items():
+            result.by_channel.setdefault(channel, defaultdict(Tally))[_OUTCOMES[outcome]] = tally(
+                counts
+            )
+        for (week, outcome), counts in sorted(weeks.items()):
+            result.by_week.setdefault(date.fromordinal(week), defaultdict(Tally))[
+                _OUTCOMES[outcome]
+            ] = tally(counts)
+        for (group, outcome), counts in groups.items():
+            result.by_group.setdefault(group, defaultdict(Tally))[_OUTCOMES[outcome]] = tally(
+                counts
+            )
+        for (channel, outcome), orders in self._orders.items():
+            kind = _OUTCOMES[outcome]
+            result.totals[kind].orders += orders
+            result.by_channel.setdefault(channel, defaultdict(Tally))[kind].orders = orders
+        for outcome, kept in self._kept.items():
+            result.affected[_OUTCOMES[outcome]] = [
                 Affected(
                     sale.reference,
                     sale.channel,
-                    line.sku,
-                    line.quantity,
-                    value,
+                    sale.lines[index].sku,
+                    sale.lines[index].quantity,
+                    money(_scaled(sale.lines[index])),
                     sale.at,
                     sale.order_id,
                 )
-            )
+                for sale, index in kept
+            ]
+        result.split_shipments = self.split_shipments
+        result.split_references = self.split_references
+        return result
+
+
+def _scaled(line: SaleLine) -> int:
+    return int(line.unit_price * line.quantity * _SCALE)
 
 
 def _independent_views(scenario: Scenario, buffer: int = 0) -> dict[str, _View]:
+    priority = {p.code: (p.priority, p.code) for p in scenario.places}
     return {
         c.code: _View(
-            pool=tuple(sorted(c.locations)),
+            pool=tuple(sorted(c.locations, key=lambda code: priority.get(code, (100, code)))),
             lag_seconds=0.0,
             sync_seconds=c.sync_minutes * 60,
             buffer=buffer if c.sync_minutes else 0,
@@ -451,9 +579,11 @@ def _independent_views(scenario: Scenario, buffer: int = 0) -> dict[str, _View]:
 
 def _integrated_view(scenario: Scenario, channel: ChannelPlan) -> _View:
     if not channel.sync_minutes:  # a till sells what its own store holds
-        return _View(tuple(sorted(channel.locations)), 0.0, 0.0, 0, False)
-    shipping = tuple(sorted(p.code for p in scenario.places if p.ships or p.pickup))
-    return _View(shipping, scenario.propagation_seconds, 0.0, 0, True)
+        return _independent_views(scenario)[channel.code]
+    shipping = sorted(
+        (p for p in scenario.places if p.ships or p.pickup), key=lambda p: (p.priority, p.code)
+    )
+    return _View(tuple(p.code for p in shipping), scenario.propagation_seconds, 0.0, 0, True)
 
 
 def _demand_shares(scenario: Scenario, sales: list[Sale]) -> dict[str, float]:
@@ -472,57 +602,77 @@ def replay(
     scenario: Scenario,
     events: Iterable[Sale | Receipt],
     shares: Mapping[str, float] | None = None,
+    keep_lines: int | None = None,
 ) -> Comparison:
     """Run every set-up over the same time-ordered stream of sales and receipts.
 
     ``shares`` gives the split set-up's shares; without it they are each channel's share of the
-    demand, which needs the sales in hand first (the stream is then read into memory)."""
+    demand, which needs the sales in hand first (the stream is then read into memory).
+    ``keep_lines`` caps the lines kept behind each figure (None: all of them); the figures
+    themselves always count every line."""
     if shares is None:
         events = list(events)
         shares = _demand_shares(scenario, [e for e in events if isinstance(e, Sale)])
-    worlds = [
-        _World(FULL_LISTING, scenario, _independent_views(scenario)),
-        _World(SPLIT, scenario, _independent_views(scenario), shares=shares),
+    main = [
+        _World(FULL_LISTING, scenario, _independent_views(scenario), keep_lines),
+        _World(SPLIT, scenario, _independent_views(scenario), keep_lines, shares=shares),
         _World(
             INTEGRATED,
             scenario,
             {c.code: _integrated_view(scenario, c) for c in scenario.channels},
+            keep_lines,
         ),
     ]
-    buffered = [
-        _World(f"{BUFFERED}:{b}", scenario, _independent_views(scenario, b))
+    # A buffer of 0 is (a) itself: no need to replay it twice.
+    buffered = {
+        b: _World(f"{BUFFERED}:{b}", scenario, _independent_views(scenario, b), keep_lines)
         for b in scenario.buffers
-    ]
+        if b > 0
+    }
     moves = []
     for channel in scenario.channels:
         if channel.sync_minutes:
             views = _independent_views(scenario)
             views[channel.code] = _integrated_view(scenario, channel)
-            moves.append(_World(MOVE_PREFIX + channel.code, scenario, views))
-    everyone = worlds + buffered + moves
+            moves.append(_World(MOVE_PREFIX + channel.code, scenario, views, 0))
+    everyone = [*main, *buffered.values(), *moves]
+    groups = scenario.sku_groups
     orders = 0
     first: datetime | None = None
     last: datetime | None = None
     for event in events:
+        moment = event.at.timestamp()
         if isinstance(event, Sale):
             orders += 1
             first = first or event.at
             last = event.at
+            day = event.at.date()
+            week = day.toordinal() - day.weekday()
+            lines = tuple(
+                (ln.sku, ln.quantity, _scaled(ln), groups.get(ln.sku, "other"))
+                for ln in event.lines
+            )
             for world in everyone:
-                world.sell(event)
+                world.sell(event, moment, week, lines)
         else:
             for world in everyone:
-                world.receive(event)
+                world.receive(event, moment)
+    digits = scenario.currency_digits
     weight = scenario.oversell_weight
-    setups = {w.result.setup: w.result for w in worlds + moves}
-    # min() keeps the first of equal costs: the smallest buffer tried
-    best = min(buffered, key=lambda w: w.result.cost(weight), default=None)
+    setups = {w.name: w.result(digits) for w in [*main, *moves]}
+    candidates = {b: w.result(digits) for b, w in buffered.items()}
+    if 0 in scenario.buffers:
+        candidates[0] = setups[FULL_LISTING]
     buffer = 0
-    if best is not None:
-        buffer = int(best.result.setup.split(":", 1)[1])
-        best.result.setup = BUFFERED
-        best.result.buffer = buffer
-        setups[BUFFERED] = best.result
+    if candidates:
+        # min() keeps the first of equal costs: the smallest buffer tried
+        buffer = min(sorted(candidates), key=lambda b: candidates[b].cost(weight))
+        chosen = candidates[buffer]
+        if buffer == 0:
+            chosen = replace_result(chosen, BUFFERED)
+        chosen.setup = BUFFERED
+        chosen.buffer = buffer
+        setups[BUFFERED] = chosen
     baseline = setups[FULL_LISTING].cost(weight)
     saved = {
         name.removeprefix(MOVE_PREFIX): baseline - result.cost(weight)
@@ -530,3 +680,18 @@ def replay(
         if name.startswith(MOVE_PREFIX)
     }
     return Comparison(setups, saved, buffer, orders, first, last)
+
+
+def replace_result(result: SetupResult, name: str) -> SetupResult:
+    """A copy of a result under another set-up's name (the figures are shared, not copied)."""
+    return SetupResult(
+        name,
+        result.totals,
+        result.by_channel,
+        result.by_week,
+        result.by_group,
+        result.affected,
+        result.split_shipments,
+        result.split_references,
+        result.buffer,
+    )
