@@ -64,8 +64,7 @@ from channelhub.inventory.store import locations, stock_levels
 from channelhub.orders import service as orders
 from channelhub.orders.fulfilment import ReturnItem, cancel, return_items, ship
 from channelhub.orders.model import OrderStatus
-from channelhub.sync import monitor, operations
-from channelhub.sync.connections import list_connections
+from channelhub.sync import monitor
 from channelhub.sync.messages import search_messages
 from channelhub.sync.model import JobState
 
@@ -263,41 +262,6 @@ def dashboard(request: Request, days: int = 30) -> HTMLResponse:
 
 
 # --- products ------------------------------------------------------------------------------
-
-
-@router.get("/products", response_class=HTMLResponse)
-def products(
-    request: Request,
-    q: str = "",
-    channel: str = "",
-    status: str = "",
-    complete: str = "",
-    cursor: str | None = None,
-) -> HTMLResponse:
-    user = _user(request, P.PRODUCTS_READ)
-    db = _db(request)
-    error = None
-    page = browse.ProductPage()
-    try:
-        filters = browse.ProductFilter(
-            q=q or None,
-            channel=channel or None,
-            status=Status(status) if status else None,
-            complete={"yes": True, "no": False}.get(complete),
-        )
-        page = browse.list_products(db, filters, cursor, limit=50)
-    except (ChannelhubError, ValueError) as problem:
-        error = str(problem)
-    return _page(
-        request,
-        "products.html",
-        user,
-        page=page,
-        error=error,
-        channels=catalog.list_channels(db),
-        statuses=list(Status),
-        filters={"q": q, "channel": channel, "status": status, "complete": complete},
-    )
 
 
 def _scope_key(locale: str | None, channel: str | None) -> str:
@@ -612,42 +576,7 @@ async def order_return(request: Request, order_id: int) -> Response:
     return _back(f"/admin/orders/{order_id}")
 
 
-# --- channels and sync ---------------------------------------------------------------------
-
-
-@router.get("/channels", response_class=HTMLResponse)
-def channels_page(request: Request, preview: str = "", sku: str = "") -> HTMLResponse:
-    user = _user(request, P.CHANNELS)
-    db = _db(request)
-    shown = None
-    if preview and sku:
-        try:
-            shown = operations.preview(db, preview, sku)
-        except ChannelhubError as error:
-            _flash(request, str(error), "error")
-    return _page(
-        request,
-        "channels.html",
-        user,
-        channels=catalog.list_channels(db),
-        connections=list_connections(db),
-        preview=preview,
-        sku=sku,
-        shown=shown,
-    )
-
-
-@router.post("/channels/{code}/test")
-async def channel_test(request: Request, code: str) -> Response:
-    user = _user(request, P.CHANNELS)
-    await _form(request, user)
-    try:
-        check = await operations.check_connection(_db(request), code)
-    except ChannelhubError as error:
-        _flash(request, str(error), "error")
-    else:
-        _flash(request, f"{code}: {check.detail}", "ok" if check.ok else "error")
-    return _back("/admin/channels")
+# --- sync ---------------------------------------------------------------------
 
 
 @router.get("/sync", response_class=HTMLResponse)
@@ -1111,6 +1040,11 @@ def install(app: FastAPI) -> None:
         same_site="strict",
     )
     app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
+    # Page groups in modules of their own; imported here because they use this module's helpers.
+    from channelhub.admin.pages import connections, products
+
+    app.include_router(products.router)
+    app.include_router(connections.router)
     app.include_router(router)
 
     @app.exception_handler(LoginRequired)

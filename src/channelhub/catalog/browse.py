@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -101,69 +101,76 @@ def list_products(
         raise InvalidInput("limit must be between 1 and 500")
     after = decode_cursor(cursor)
     products = store.products
-    gaps = store.product_gaps
     with db.read() as conn:
-        query = select(products.c.id, products.c.sku).where(products.c.id > after)
-        if filters.family is not None:
-            query = query.where(
-                products.c.family_id.in_(
-                    select(store.families.c.id).where(store.families.c.code == filters.family)
-                )
-            )
-        if filters.status is not None:
-            query = query.where(products.c.status == filters.status.value)
-        if filters.kind is not None:
-            query = query.where(products.c.kind == filters.kind.value)
-        if filters.q:
-            pattern = (
-                "%"
-                + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                + "%"
-            )
-            query = query.where(products.c.search_text.like(pattern, escape="\\"))
-        if filters.category is not None:
-            path = conn.execute(
-                select(store.categories.c.path).where(store.categories.c.code == filters.category)
-            ).scalar()
-            if path is None:
-                raise NotFound(f"category {filters.category!r} does not exist")
-            in_tree = (
-                select(store.product_categories.c.product_id)
-                .join(
-                    store.categories,
-                    store.categories.c.id == store.product_categories.c.category_id,
-                )
-                .where(store.categories.c.path.startswith(path, autoescape=True))
-            )
-            query = query.where(products.c.id.in_(in_tree))
-        wants_completeness = filters.complete is not None or filters.publishable is not None
-        if (wants_completeness or filters.locale) and filters.channel is None:
-            raise InvalidInput("filtering by completeness needs a channel")
-        if filters.channel is not None:
-            channel_id = conn.execute(
-                select(store.channels.c.id).where(store.channels.c.code == filters.channel)
-            ).scalar()
-            if channel_id is None:
-                raise NotFound(f"channel {filters.channel!r} does not exist")
-            gap = exists().where(
-                gaps.c.product_id == products.c.id,
-                gaps.c.channel_id == channel_id,
-                *([gaps.c.locale == filters.locale] if filters.locale else []),
-            )
-            sellable = products.c.kind != ProductKind.MODEL.value
-            if filters.complete is True:
-                query = query.where(sellable, ~gap)
-            elif filters.complete is False:
-                query = query.where(gap)
-            if filters.publishable is True:
-                query = query.where(products.c.status == Status.APPROVED.value, sellable, ~gap)
-            elif filters.publishable is False:
-                query = query.where(or_(products.c.status != Status.APPROVED.value, ~sellable, gap))
+        query = matching(conn, filters).where(products.c.id > after)
         rows = conn.execute(query.order_by(products.c.id).limit(limit + 1)).all()
         page = rows[:limit]
         items = _views(conn, [r.sku for r in page])
     next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
     return ProductPage(items, next_cursor)
+
+
+def matching(conn: Connection, filters: ProductFilter) -> Select[tuple[int, str]]:
+    """The ids and SKUs of the products that match every given filter (unordered)."""
+    products = store.products
+    gaps = store.product_gaps
+    query = select(products.c.id, products.c.sku)
+    if filters.family is not None:
+        query = query.where(
+            products.c.family_id.in_(
+                select(store.families.c.id).where(store.families.c.code == filters.family)
+            )
+        )
+    if filters.status is not None:
+        query = query.where(products.c.status == filters.status.value)
+    if filters.kind is not None:
+        query = query.where(products.c.kind == filters.kind.value)
+    if filters.q:
+        pattern = (
+            "%"
+            + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        query = query.where(products.c.search_text.like(pattern, escape="\\"))
+    if filters.category is not None:
+        path = conn.execute(
+            select(store.categories.c.path).where(store.categories.c.code == filters.category)
+        ).scalar()
+        if path is None:
+            raise NotFound(f"category {filters.category!r} does not exist")
+        in_tree = (
+            select(store.product_categories.c.product_id)
+            .join(
+                store.categories,
+                store.categories.c.id == store.product_categories.c.category_id,
+            )
+            .where(store.categories.c.path.startswith(path, autoescape=True))
+        )
+        query = query.where(products.c.id.in_(in_tree))
+    wants_completeness = filters.complete is not None or filters.publishable is not None
+    if (wants_completeness or filters.locale) and filters.channel is None:
+        raise InvalidInput("filtering by completeness needs a channel")
+    if filters.channel is not None:
+        channel_id = conn.execute(
+            select(store.channels.c.id).where(store.channels.c.code == filters.channel)
+        ).scalar()
+        if channel_id is None:
+            raise NotFound(f"channel {filters.channel!r} does not exist")
+        gap = exists().where(
+            gaps.c.product_id == products.c.id,
+            gaps.c.channel_id == channel_id,
+            *([gaps.c.locale == filters.locale] if filters.locale else []),
+        )
+        sellable = products.c.kind != ProductKind.MODEL.value
+        if filters.complete is True:
+            query = query.where(sellable, ~gap)
+        elif filters.complete is False:
+            query = query.where(gap)
+        if filters.publishable is True:
+            query = query.where(products.c.status == Status.APPROVED.value, sellable, ~gap)
+        elif filters.publishable is False:
+            query = query.where(or_(products.c.status != Status.APPROVED.value, ~sellable, gap))
+    return query
 
 
 def completeness_views(summary: dict[str, dict[str, list[Any]]] | None) -> list[CompletenessView]:
