@@ -186,7 +186,8 @@ def connection_page(request: Request, code: str, sku: str = "") -> Response:
     preview_error = None
     if sku.strip():
         try:
-            preview = operations.preview(db, code, sku.strip())
+            listing = operations.preview(db, code, sku.strip())
+            preview = {k: v for k, v in listing.items() if v not in (None, "", (), [], {})}
         except ChannelhubError as error:
             preview_error = str(error)
     return _render(request, user, form, sku=sku, preview=preview, preview_error=preview_error)
@@ -227,7 +228,7 @@ def _save(request: Request, user: User, form: ConnectionForm, posted: dict[str, 
             seconds[name] = None
     config = read_form(form.config_fields, posted, CONFIG, form.creating)
     mapping = read_form(form.mapping_fields, posted, MAPPING, form.creating)
-    problems += config.problems + mapping.problems
+    problems += config.problems + (mapping.problems or _mapping_problems(mapping.values))
     spec = ConnectionInput(
         code=form.code,
         platform=form.platform,
@@ -277,6 +278,22 @@ def _save(request: Request, user: User, form: ConnectionForm, posted: dict[str, 
         ),
         status=422,
     )
+
+
+def _mapping_problems(values: dict[str, Any]) -> list[Problem]:
+    """What is wrong with the mapping, at the field it concerns (a template names none)."""
+    try:
+        MappingSpec.parse(values)
+    except InvalidInput as error:
+        if error.problems:
+            return error.problems
+        for name in ("title", "description"):
+            try:
+                MappingSpec.parse({name: values.get(name, "")})
+            except InvalidInput as wrong:
+                return [Problem(f"{MAPPING}.{name}", str(wrong))]
+        return [Problem(MAPPING, str(error))]
+    return []
 
 
 def _is_secret_input(form: ConnectionForm, name: str) -> bool:
