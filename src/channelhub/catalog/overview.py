@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import aliased
 
 from channelhub.catalog import store
 from channelhub.catalog.browse import ProductFilter, completeness_views, matching
@@ -80,7 +81,8 @@ def product_rows(
     with db.read() as conn:
         found = matching(conn, filters).subquery()
         total = conn.execute(select(func.count()).select_from(found)).scalar_one()
-        key = _sort_key(sort, locale)
+        parent = aliased(products)
+        key = _sort_key(sort, locale, parent)
         order = [key.desc() if descending else key.asc(), products.c.id]
         rows = conn.execute(
             select(
@@ -89,10 +91,12 @@ def product_rows(
                 products.c.status,
                 products.c.updated_at,
                 products.c["values"]["name"].label("names"),
+                parent.c["values"]["name"].label("model_names"),
                 products.c.completeness,
                 store.families.c.code.label("family"),
             )
             .join(found, found.c.id == products.c.id)
+            .outerjoin(parent, parent.c.id == products.c.parent_id)
             .outerjoin(store.families, store.families.c.id == products.c.family_id)
             .order_by(*order)
             .limit(page_size)
@@ -103,7 +107,7 @@ def product_rows(
             ProductRow(
                 sku=r.sku,
                 kind=r.kind,
-                name=_name(r.names, locale) or "",
+                name=_name(r.names, locale) or _name(r.model_names, locale) or "",
                 family=r.family,
                 status=r.status,
                 updated_at=r.updated_at,
@@ -118,7 +122,7 @@ def product_rows(
     )
 
 
-def _sort_key(sort: ProductSort, locale: str | None) -> ColumnElement[Any]:
+def _sort_key(sort: ProductSort, locale: str | None, parent: Any) -> ColumnElement[Any]:
     products = store.products
     if sort is ProductSort.SKU:
         return products.c.sku
@@ -133,9 +137,13 @@ def _sort_key(sort: ProductSort, locale: str | None) -> ColumnElement[Any]:
             .scalar_subquery()
         )
         return -missing
-    names = products.c["values"]["name"]
-    scoped = [names[scope_key(None, locale)].as_string()] if locale else []
-    return func.lower(func.coalesce(*scoped, names[scope_key(None, None)].as_string(), ""))
+    # A variant has no name of its own: it sorts by its model's.
+    keys = [scope_key(None, locale)] if locale else []
+    keys.append(scope_key(None, None))
+    names = [
+        table.c["values"]["name"][key].as_string() for table in (products, parent) for key in keys
+    ]
+    return func.lower(func.coalesce(*names, ""))
 
 
 def _name(names: Any, locale: str | None) -> str | None:
