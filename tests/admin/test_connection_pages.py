@@ -134,10 +134,11 @@ def test_reading_a_posted_form() -> None:
     assert "not valid JSON" in mapping.problems[0].message
 
 
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.INTEGRATOR])
 def test_an_admin_adds_edits_and_tests_a_connection(
-    client: TestClient, shop: Database, bol_url: str
+    client: TestClient, shop: Database, bol_url: str, role: Role
 ) -> None:
-    token = sign_in(client, "admin1")
+    token = sign_in(client, f"{role.value}1")
     page = client.get("/admin/channels")
     assert 'data-testid="add-connection"' in page.text and "<option>bol</option>" in page.text
     form = client.get("/admin/connections/new?platform=bol")
@@ -219,7 +220,7 @@ def test_errors_show_next_to_their_fields_and_nothing_is_stored(
 
 
 @pytest.mark.parametrize("role", [Role.MERCHANDISER, Role.STOCK, Role.SERVICE])
-def test_only_admins_see_and_change_connections(
+def test_only_admins_and_integrators_see_and_change_connections(
     client: TestClient, shop: Database, bol_url: str, role: Role
 ) -> None:
     token = sign_in(client, f"{role.value}1")

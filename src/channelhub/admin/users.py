@@ -6,6 +6,7 @@
 | merchandiser | dashboard, products, stock, orders, audit | products |
 | stock | dashboard, products, stock, orders | stock (adjust, count, transfer), shipments |
 | service | dashboard, products, stock, orders, customers | returns, cancellations; customers |
+| integrator | dashboard, products, stock, orders, channels, sync | connections; replays |
 
 A person's data export and erasure are the admin's only, as the API asks its ``admin`` scope
 for them: erasure cannot be undone, and an export hands out everything the hub holds of them.
@@ -36,6 +37,7 @@ class Role(StrEnum):
     MERCHANDISER = "merchandiser"
     STOCK = "stock"
     SERVICE = "service"
+    INTEGRATOR = "integrator"  # sets up and watches the channel connections
 
 
 class Permission(StrEnum):
@@ -62,6 +64,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MERCHANDISER: frozenset(_READ | {P.PRODUCTS_WRITE, P.AUDIT}),
     Role.STOCK: frozenset(_READ | {P.STOCK_WRITE, P.ORDERS_SHIP}),
     Role.SERVICE: frozenset(_READ | {P.ORDERS_SERVICE, P.CUSTOMERS}),
+    Role.INTEGRATOR: frozenset(_READ | {P.CHANNELS, P.SYNC}),
 }
 
 _hasher = PasswordHasher()
