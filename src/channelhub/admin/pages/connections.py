@@ -35,6 +35,8 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 SETTINGS = "connection"
 CONFIG = "config"
 MAPPING = "mapping"
+#: How much of a platform's answer to "test connection" the page shows.
+ANSWER_LENGTH = 600
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,11 @@ async def test_connection(request: Request, code: str) -> Response:
     try:
         check = await operations.check_connection(_db(request), code)
     except ChannelhubError as error:
-        request.session["answer"] = [code, False, str(error)]
+        ok, detail = False, str(error)
     else:
-        request.session["answer"] = [code, check.ok, check.detail]
+        ok, detail = check.ok, check.detail
+    # The session is a cookie (4 kB at most): a long answer is cut; the sync log has it whole.
+    if len(detail) > ANSWER_LENGTH:
+        detail = detail[:ANSWER_LENGTH] + " … (the whole answer is in the sync log)"
+    request.session["answer"] = [code, ok, detail]
     return _back(f"/admin/connections/{code}#answer")
