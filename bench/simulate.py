@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--skus", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--processes", type=int, default=2, help="processes sharing the set-ups")
     parser.add_argument("--memory", action="store_true", help="trace peak memory (slower)")
     args = parser.parse_args()
 
@@ -132,12 +133,17 @@ def main() -> None:
     raw_lines = raw_pass(scenario, events)
     raw_s = time.perf_counter() - started
 
-    scenario, events = history(args.orders, args.skus, args.seed)
+    scenario, _ = history(args.orders, args.skus, args.seed)
     shares = {name: float(weight) for name, _, _, weight in CHANNELS}
     if args.memory:
         tracemalloc.start()
     started = time.perf_counter()
-    result = replay(scenario, events, shares=shares)
+    result = replay(
+        scenario,
+        lambda: history(args.orders, args.skus, args.seed)[1],
+        shares=shares,
+        processes=args.processes,
+    )
     replay_s = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if args.memory else None
 
@@ -149,7 +155,9 @@ def main() -> None:
         "benchmark": "simulate",
         "orders": result.orders,
         "lines": raw_lines,
-        "setups_replayed": len(result.setups) + len(scenario.buffers) - 1,
+        "setups_replayed": len([n for n in result.setups if n != "buffered"])
+        + len([b for b in scenario.buffers if b > 0]),
+        "processes": args.processes,
         "replay_s": round(replay_s, 2),
         "orders_per_s": round(result.orders / replay_s),
         "raw_pass_s": round(raw_s, 2),

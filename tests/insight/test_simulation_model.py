@@ -178,3 +178,13 @@ def test_the_same_history_gives_the_same_answer() -> None:
     one, two = replay(scenario, events), replay(scenario, list(reversed(events))[::-1])
     for setup in (FULL_LISTING, SPLIT, BUFFERED, INTEGRATED):
         assert figures(one, setup) == figures(two, setup)
+
+
+def test_two_processes_give_the_same_figures_as_one() -> None:
+    scenario, events = tee_history()
+    one = replay(scenario, events)
+    two = replay(scenario, lambda: iter(events), processes=2)
+    assert set(two.setups) == set(one.setups)
+    for setup in one.setups:
+        assert figures(two, setup) == figures(one, setup)
+    assert (two.moves, two.buffer, two.orders) == (one.moves, one.buffer, one.orders)

@@ -23,13 +23,15 @@ is *held back*. Money is the line's value at the price it was sold for.
 
 from __future__ import annotations
 
+import multiprocessing
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 FULL_LISTING = "full_listing"
 SPLIT = "split"
@@ -598,22 +600,42 @@ def _demand_shares(scenario: Scenario, sales: list[Sale]) -> dict[str, float]:
     }
 
 
+Events = Iterable[Sale | Receipt]
+
+
 def replay(
     scenario: Scenario,
-    events: Iterable[Sale | Receipt],
+    events: Events | Callable[[], Events],
     shares: Mapping[str, float] | None = None,
     keep_lines: int | None = None,
+    processes: int = 1,
 ) -> Comparison:
     """Run every set-up over the same time-ordered stream of sales and receipts.
 
     ``shares`` gives the split set-up's shares; without it they are each channel's share of the
     demand, which needs the sales in hand first (the stream is then read into memory).
     ``keep_lines`` caps the lines kept behind each figure (None: all of them); the figures
-    themselves always count every line."""
+    themselves always count every line. With ``processes`` above 1 and ``events`` a function
+    that gives the stream anew, the set-ups are divided among that many processes, each
+    reading the stream itself (the set-ups share nothing, so the figures are the same)."""
     if shares is None:
-        events = list(events)
-        shares = _demand_shares(scenario, [e for e in events if isinstance(e, Sale)])
-    main = [
+        listed = list(events() if callable(events) else events)
+        shares = _demand_shares(scenario, [e for e in listed if isinstance(e, Sale)])
+        events = listed
+    worlds = _worlds(scenario, shares, keep_lines)
+    if processes > 1 and callable(events):
+        results, (orders, first, last) = _drive_in_processes(scenario, worlds, events, processes)
+    else:
+        stream = events() if callable(events) else events
+        orders, first, last = _drive(scenario, worlds, stream)
+        results = {w.name: w.result(scenario.currency_digits) for w in worlds}
+    return _compare(scenario, results, orders, first, last)
+
+
+def _worlds(
+    scenario: Scenario, shares: Mapping[str, float], keep_lines: int | None
+) -> list[_World]:
+    worlds = [
         _World(FULL_LISTING, scenario, _independent_views(scenario), keep_lines),
         _World(SPLIT, scenario, _independent_views(scenario), keep_lines, shares=shares),
         _World(
@@ -624,18 +646,22 @@ def replay(
         ),
     ]
     # A buffer of 0 is (a) itself: no need to replay it twice.
-    buffered = {
-        b: _World(f"{BUFFERED}:{b}", scenario, _independent_views(scenario, b), keep_lines)
-        for b in scenario.buffers
-        if b > 0
-    }
-    moves = []
+    for b in scenario.buffers:
+        if b > 0:
+            views = _independent_views(scenario, b)
+            worlds.append(_World(f"{BUFFERED}:{b}", scenario, views, keep_lines))
     for channel in scenario.channels:
         if channel.sync_minutes:
             views = _independent_views(scenario)
             views[channel.code] = _integrated_view(scenario, channel)
-            moves.append(_World(MOVE_PREFIX + channel.code, scenario, views, 0))
-    everyone = [*main, *buffered.values(), *moves]
+            worlds.append(_World(MOVE_PREFIX + channel.code, scenario, views, 0))
+    return worlds
+
+
+def _drive(
+    scenario: Scenario, worlds: list[_World], events: Events
+) -> tuple[int, datetime | None, datetime | None]:
+    """Feed the stream to the worlds: each sale prepared once, then sold in every world."""
     groups = scenario.sku_groups
     orders = 0
     first: datetime | None = None
@@ -652,15 +678,58 @@ def replay(
                 (ln.sku, ln.quantity, _scaled(ln), groups.get(ln.sku, "other"))
                 for ln in event.lines
             )
-            for world in everyone:
+            for world in worlds:
                 world.sell(event, moment, week, lines)
         else:
-            for world in everyone:
+            for world in worlds:
                 world.receive(event, moment)
-    digits = scenario.currency_digits
+    return orders, first, last
+
+
+def _drive_in_processes(
+    scenario: Scenario,
+    worlds: list[_World],
+    events: Callable[[], Events],
+    processes: int,
+) -> tuple[dict[str, SetupResult], tuple[int, datetime | None, datetime | None]]:
+    """Each forked process replays its share of the worlds and sends back their results."""
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue[Any] = context.Queue()
+    shares = [worlds[i::processes] for i in range(processes)]
+
+    def run(part: list[_World]) -> None:
+        counts = _drive(scenario, part, events())
+        queue.put(([w.result(scenario.currency_digits) for w in part], counts))
+
+    children = [context.Process(target=run, args=(part,)) for part in shares[1:]]
+    for child in children:
+        child.start()
+    counts = _drive(scenario, shares[0], events())
+    results = {w.name: w.result(scenario.currency_digits) for w in shares[0]}
+    for _ in children:
+        part, _counts = queue.get()
+        results.update({r.setup: r for r in part})
+    for child in children:
+        child.join()
+        if child.exitcode:
+            raise RuntimeError(f"a replay process ended with exit code {child.exitcode}")
+    return results, counts
+
+
+def _compare(
+    scenario: Scenario,
+    results: dict[str, SetupResult],
+    orders: int,
+    first: datetime | None,
+    last: datetime | None,
+) -> Comparison:
     weight = scenario.oversell_weight
-    setups = {w.name: w.result(digits) for w in [*main, *moves]}
-    candidates = {b: w.result(digits) for b, w in buffered.items()}
+    setups = {name: result for name, result in results.items() if not name.startswith(BUFFERED)}
+    candidates = {
+        int(name.split(":", 1)[1]): result
+        for name, result in results.items()
+        if name.startswith(BUFFERED + ":")
+    }
     if 0 in scenario.buffers:
         candidates[0] = setups[FULL_LISTING]
     buffer = 0
