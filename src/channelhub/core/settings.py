@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     sync_lease_seconds: float = 30.0
     #: How long an asynchronous confirmation may take before the job is dead (seconds).
     sync_pending_timeout: float = 900.0
+    #: Test mode: every job is sent to its platform twice in a row, as after a timeout whose
+    #: request did land; the second answer counts. Every effect must come out as one delivery's.
+    sync_deliver_twice: bool = False
 
 
 @lru_cache(maxsize=1)

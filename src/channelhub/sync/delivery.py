@@ -209,6 +209,8 @@ class Delivery:
         labels = (runtime.record.code, kind.value)
         try:
             accepted = await _call(runtime.connector, kind, items)
+            if self.settings.sync_deliver_twice:  # the first answer "lost": sent again
+                accepted = await _call(runtime.connector, kind, items)
         except PartialFailure as error:
             runtime.buffer.add(status="partly failed", error=runtime.buffer.redact(str(error)))
             return [

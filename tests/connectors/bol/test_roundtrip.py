@@ -111,12 +111,62 @@ async def _round_trip(base_url: str, state: BolState) -> None:
             "trackAndTrace": "3SBOL0987654321",
         }
 
-        # Shipping it again fails at bol.com: the FAILURE comes back as a permanent error.
+        # Shipping it again changes nothing: bol.com's order item says it is shipped.
+        posts = len(state.shipments)
         again_shipped = await bol.push_fulfilment(
             Fulfilment(first, (FulfilmentLine(mug_line.external_line_id, "MUG", 2),))
         )
-        with pytest.raises(PermanentError, match=r"FAILURE: Order item .* has no 2 open"):
-            await settle(bol, again_shipped)
+        assert again_shipped.pending is None and "already shipped" in again_shipped.detail
+        assert len(state.shipments) == posts
+        cancelled_again = await bol.push_cancellation(
+            Cancellation(first, (cup_line.external_line_id,), "out of stock")
+        )
+        assert cancelled_again.pending is None and "nothing open" in cancelled_again.detail
+
+
+def test_a_shipment_sent_twice_before_bol_com_processed_the_first_is_one_shipment(
+    app: Any, state: BolState
+) -> None:
+    """Both requests are accepted (202); bol.com's second process fails with "no 1 open to
+    ship", and the order shows the shipment done: that is success, not a dead letter."""
+
+    async def scenario() -> None:
+        bol, http = in_process(app)
+        async with http:
+            order_id = state.add_order([(EAN_MUG, 1, 10.0)])
+            [line] = (await bol.fetch_orders(None)).orders[0].lines
+            fulfilment = Fulfilment(order_id, (FulfilmentLine(line.external_line_id, "MUG", 1),))
+            first = await bol.push_fulfilment(fulfilment)
+            second = await bol.push_fulfilment(fulfilment)
+            assert first.pending and second.pending
+            done = await settle(bol, second)
+            assert "already done" in done.detail
+            await settle(bol, first)
+        failures = [p for p in state.processes.values() if p.status == "FAILURE"]
+        assert [p.error_message for p in failures] == [
+            f"Order item {line.external_line_id} has no 1 open to ship."
+        ]
+        assert len(state.shipments) == 1
+        assert state.orders[order_id]["orderItems"][0]["quantityShipped"] == 1
+
+    run(scenario())
+
+
+def test_a_failure_that_left_the_item_open_is_still_an_error(app: Any, state: BolState) -> None:
+    async def scenario() -> None:
+        bol, http = in_process(app)
+        async with http:
+            order_id = state.add_order([(EAN_MUG, 2, 10.0)])
+            [line] = (await bol.fetch_orders(None)).orders[0].lines
+            shipped = await bol.push_fulfilment(
+                Fulfilment(order_id, (FulfilmentLine(line.external_line_id, "MUG", 2),))
+            )
+            item = state.orders[order_id]["orderItems"][0]
+            item["quantityCancelled"] = 1  # cancelled at bol.com meanwhile: 1 left open
+            with pytest.raises(PermanentError, match="has no 2 open to ship"):
+                await settle(bol, shipped)
+
+    run(scenario())
 
 
 def test_new_orders_after_the_watermark_are_picked_up(app: Any, state: BolState) -> None:

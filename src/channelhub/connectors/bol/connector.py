@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ from channelhub.connectors.base import (
     ConnectorConfig,
     DeliveryError,
     Fulfilment,
+    FulfilmentLine,
     Listing,
     ModelListing,
     OrderPage,
@@ -364,32 +366,80 @@ class BolConnector(Connector):
         return mapping.order_from_bol(response.json())
 
     async def push_fulfilment(self, fulfilment: Fulfilment) -> Accepted:
+        """Ship what the hub shipped and bol.com has not: the hub sends each line's shipped
+        total, bol.com's order items say what is already shipped, so a repeat sends nothing
+        (and a second shipment of a line sends only its new units)."""
+        order_id = fulfilment.external_order_id
         if self.settings.fulfilment_method == "FBB":
             raise PermanentError("bol.com ships its own FBB orders: nothing to send")
         if not fulfilment.lines:
-            raise PermanentError(f"order {fulfilment.external_order_id}: no lines to ship")
-        body = mapping.shipment_body(fulfilment)
+            raise PermanentError(f"order {order_id}: no lines to ship")
+        items = await self._order_items(order_id)
+        missing: list[FulfilmentLine] = []
+        for line in fulfilment.lines:
+            item = _item(items, order_id, line.external_line_id, line.sku)
+            to_ship = line.quantity - int(item.get("quantityShipped") or 0)
+            if to_ship <= 0:
+                continue
+            if to_ship > _open_quantity(item):
+                raise PermanentError(
+                    f"bol.com order {order_id}, item {line.external_line_id} ({line.sku}): the "
+                    f"hub shipped {line.quantity}, bol.com has {item.get('quantityShipped')} "
+                    f"shipped and {_open_quantity(item)} open"
+                )
+            missing.append(replace(line, quantity=to_ship))
+        if not missing:
+            return Accepted(detail=f"order {order_id}: already shipped at bol.com")
+        body = mapping.shipment_body(replace(fulfilment, lines=tuple(missing)))
         response = await self.client.request(
             "POST", "/retailer/shipments", version="v10", json=body
         )
-        return _pending([response.json()], f"shipment of order {fulfilment.external_order_id}")
+        expected = _Expected(
+            "ship", order_id, {ln.external_line_id: ln.quantity for ln in fulfilment.lines}
+        )
+        return _pending([response.json()], f"shipment of order {order_id}", expected)
 
     async def push_cancellation(self, cancellation: Cancellation) -> Accepted:
+        """Cancel the order items that are still open at bol.com (a repeat finds none)."""
+        order_id = cancellation.external_order_id
+        items = await self._order_items(order_id)
+        still_open = tuple(
+            line_id
+            for line_id in cancellation.external_line_ids
+            if _open_quantity(_item(items, order_id, line_id, "")) > 0
+        )
+        if not still_open:
+            return Accepted(detail=f"order {order_id}: nothing open to cancel at bol.com")
         statuses = []
-        for body in mapping.cancellation_bodies(cancellation):
+        for body in mapping.cancellation_bodies(
+            replace(cancellation, external_line_ids=still_open)
+        ):
             response = await self.client.request(
                 "PUT", "/retailer/orders/cancellation", version="v10", json=body
             )
             statuses.append(response.json())
-        return _pending(statuses, f"cancellation in order {cancellation.external_order_id}")
+        expected = _Expected("cancel", order_id, dict.fromkeys(still_open, 0))
+        return _pending(statuses, f"cancellation in order {order_id}", expected)
+
+    async def _order_items(self, order_id: str) -> dict[str, dict[str, Any]]:
+        """The order's items at bol.com by order item id, with their shipped, cancelled and
+        ordered quantities."""
+        response = await self.client.request("GET", f"/retailer/orders/{order_id}", version="v10")
+        return {
+            str(item.get("orderItemId")): item for item in response.json().get("orderItems", [])
+        }
 
     async def check_pending(self, pending: str) -> Accepted:
-        """Follow process statuses: still PENDING, all SUCCESS, or FAILURE/TIMEOUT as an error."""
+        """Follow process statuses: still PENDING, all SUCCESS, or FAILURE/TIMEOUT as an error,
+        unless bol.com's order shows the work done all the same (the same shipment or
+        cancellation sent twice: the second one fails with "no 1 open to ship")."""
         if not pending.startswith(PENDING_PREFIX):
             raise PermanentError(f"not a bol.com process status reference: {pending!r}")
+        ids, _, expectation = pending.removeprefix(PENDING_PREFIX).partition(_EXPECTED_SEPARATOR)
+        expected = _Expected.parse(expectation)
         waiting: list[str] = []
         done: list[str] = []
-        for status_id in filter(None, pending.removeprefix(PENDING_PREFIX).split(",")):
+        for status_id in filter(None, ids.split(",")):
             response = await self.client.request(
                 "GET", f"/shared/process-status/{status_id}", version="v10"
             )
@@ -401,13 +451,82 @@ class BolConnector(Connector):
                 done.append(f"{status.get('eventType')} {status.get('entityId')}")
             else:
                 reason = status.get("errorMessage") or status.get("description") or "no reason"
+                if expected is not None and expected.met(
+                    await self._order_items(expected.order_id)
+                ):
+                    done.append(
+                        f"{status.get('eventType')} {status.get('entityId')} (already done)"
+                    )
+                    continue
                 raise PermanentError(
                     f"bol.com process {status_id} ({status.get('eventType')} "
                     f"{status.get('entityId')}) ended {outcome}: {reason}"
                 )
         if waiting:
-            return Accepted(pending=PENDING_PREFIX + ",".join(waiting))
+            tail = _EXPECTED_SEPARATOR + expected.dump() if expected is not None else ""
+            return Accepted(pending=PENDING_PREFIX + ",".join(waiting) + tail)
         return Accepted(detail="bol.com confirmed " + ", ".join(done))
+
+
+_EXPECTED_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What bol.com's order must show once a shipment or cancellation took effect: for
+    ``ship``, each item's shipped total; for ``cancel``, nothing left open. Carried in the
+    pending reference so a FAILURE can be checked against the order."""
+
+    action: str
+    order_id: str
+    quantities: dict[str, int]
+
+    def met(self, items: Mapping[str, Mapping[str, Any]]) -> bool:
+        for item_id, quantity in self.quantities.items():
+            item = items.get(item_id)
+            if item is None:
+                return False
+            if self.action == "ship" and int(item.get("quantityShipped") or 0) < quantity:
+                return False
+            if self.action == "cancel" and (
+                _open_quantity(item) > 0 or not int(item.get("quantityCancelled") or 0)
+            ):
+                return False
+        return True
+
+    def dump(self) -> str:
+        lines = ",".join(f"{item}={quantity}" for item, quantity in self.quantities.items())
+        return f"{self.action}:{self.order_id}:{lines}"
+
+    @classmethod
+    def parse(cls, text: str) -> _Expected | None:
+        action, _, rest = text.partition(":")
+        order_id, _, lines = rest.partition(":")
+        if action not in ("ship", "cancel") or not order_id:
+            return None
+        quantities: dict[str, int] = {}
+        for part in filter(None, lines.split(",")):
+            item, _, quantity = part.partition("=")
+            quantities[item] = int(quantity or 0)
+        return cls(action, order_id, quantities)
+
+
+def _open_quantity(item: Mapping[str, Any]) -> int:
+    return (
+        int(item.get("quantity") or 0)
+        - int(item.get("quantityShipped") or 0)
+        - int(item.get("quantityCancelled") or 0)
+    )
+
+
+def _item(
+    items: Mapping[str, dict[str, Any]], order_id: str, item_id: str, sku: str
+) -> dict[str, Any]:
+    item = items.get(item_id)
+    if item is None:
+        named = f" ({sku})" if sku else ""
+        raise PermanentError(f"bol.com order {order_id} has no order item {item_id}{named}")
+    return item
 
 
 class _OrderCursor:
@@ -440,11 +559,12 @@ class _OrderCursor:
         )
 
 
-def _pending(statuses: list[dict[str, Any]], what: str) -> Accepted:
+def _pending(statuses: list[dict[str, Any]], what: str, expected: _Expected) -> Accepted:
     ids = [str(status["processStatusId"]) for status in statuses if status.get("processStatusId")]
     if not ids:
         return Accepted(detail=f"{what} accepted by bol.com")
-    return Accepted(pending=PENDING_PREFIX + ",".join(ids), detail=f"{what} accepted by bol.com")
+    reference = PENDING_PREFIX + ",".join(ids) + _EXPECTED_SEPARATOR + expected.dump()
+    return Accepted(pending=reference, detail=f"{what} accepted by bol.com")
 
 
 def _valid_ean(listing: Listing) -> str:

@@ -36,6 +36,7 @@ async def list_orders(request: Request, state: BolState) -> Response:
         violations.append({"name": "page", "reason": "Must be 1 or more."})
     if violations:
         return invalid(request, violations, V10)
+    state.settle_due()
     reduced = []
     for order in state.orders.values():
         items = [
@@ -75,6 +76,7 @@ def _reduced(order: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, An
 
 
 async def get_order(request: Request, state: BolState) -> Response:
+    state.settle_due()
     order = state.orders.get(request.path_params["id"])
     if order is None:
         return problem(

@@ -101,6 +101,7 @@ class BolState:
     _signing_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _unsettled: list[ProcessStatus] = field(default_factory=list)
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -167,15 +168,24 @@ class BolState:
             resolve=resolve,
         )
         self.processes[process.id] = process
+        self._unsettled.append(process)
         return process
 
     def settle(self, process: ProcessStatus) -> ProcessStatus:
-        """Resolve a PENDING process whose time has come (lazily, on read)."""
-        if process.status == "PENDING" and time.monotonic() >= process.ready_at:
+        """Resolve a PENDING process whose time has come (lazily, on read), after every
+        process started before it: bol.com handles them in order, read or not."""
+        self.settle_due()
+        return process
+
+    def settle_due(self) -> None:
+        """Resolve, in the order they were started, the processes whose time has come (also
+        before an order is read, so it shows the shipments and cancellations done by now)."""
+        now = time.monotonic()
+        while self._unsettled and self._unsettled[0].ready_at <= now:
+            process = self._unsettled.pop(0)
             error = process.resolve()
             process.status = "SUCCESS" if error is None else "FAILURE"
             process.error_message = error
-        return process
 
     # --- orders ---------------------------------------------------------------------------
 
