@@ -21,6 +21,7 @@ from channelhub.connectors.base import (
     TransientError,
 )
 from channelhub.connectors.bol import BolConnector
+from channelhub.connectors.bol.mapping import shipment_body
 from channelhub.sandbox.bol import BolState
 from channelhub.sandbox.server import serve_in_thread
 
@@ -127,8 +128,10 @@ async def _round_trip(base_url: str, state: BolState) -> None:
 def test_a_shipment_sent_twice_before_bol_com_processed_the_first_is_one_shipment(
     app: Any, state: BolState
 ) -> None:
-    """Both requests are accepted (202); bol.com's second process fails with "no 1 open to
-    ship", and the order shows the shipment done: that is success, not a dead letter."""
+    """Two requests racing (the second read the order before the first landed, from another
+    worker, say) are both accepted (202); bol.com's second process fails with "no 1 open to
+    ship", and the order shows the shipment done: that is success, not a dead letter. A third,
+    sent while they are processed, waits for their outcome."""
 
     async def scenario() -> None:
         bol, http = in_process(app)
@@ -137,9 +140,22 @@ def test_a_shipment_sent_twice_before_bol_com_processed_the_first_is_one_shipmen
             [line] = (await bol.fetch_orders(None)).orders[0].lines
             fulfilment = Fulfilment(order_id, (FulfilmentLine(line.external_line_id, "MUG", 1),))
             first = await bol.push_fulfilment(fulfilment)
-            second = await bol.push_fulfilment(fulfilment)
-            assert first.pending and second.pending
-            done = await settle(bol, second)
+            assert first.pending
+            twin = await http.post(  # the racing twin: the same shipment, sent as it was
+                "http://bol.sandbox/retailer/shipments",
+                json=shipment_body(fulfilment),
+                headers={
+                    "Accept": "application/vnd.retailer.v10+json",
+                    "Content-Type": "application/vnd.retailer.v10+json",
+                    "Authorization": f"Bearer {next(iter(state.tokens))}",
+                },
+            )
+            assert twin.status_code == 202, twin.text
+            first_id = first.pending.split(":")[1].split("|")[0]
+            twin_id = twin.json()["processStatusId"]
+            with pytest.raises(TransientError, match="still processing CREATE_SHIPMENT"):
+                await bol.push_fulfilment(fulfilment)
+            done = await settle(bol, Accepted(pending=first.pending.replace(first_id, twin_id)))
             assert "already done" in done.detail
             await settle(bol, first)
         failures = [p for p in state.processes.values() if p.status == "FAILURE"]

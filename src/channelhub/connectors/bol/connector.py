@@ -53,6 +53,8 @@ log = logging.getLogger("channelhub.connectors.bol")
 PENDING_PREFIX = "process-status:"
 # How long the engine should wait before retrying a value whose offer does not exist yet.
 WAIT_FOR_OFFER_SECONDS = 5.0
+# How long to wait for bol.com to finish an earlier shipment or cancellation of an item.
+WAIT_FOR_PROCESS_SECONDS = 1.0
 _PAGE_SIZE = 100  # the largest page GET /retailer/offers serves
 _BULK_READ_THRESHOLD = 50  # above this many SKUs, reading every page is cheaper than one each
 
@@ -374,6 +376,8 @@ class BolConnector(Connector):
             raise PermanentError("bol.com ships its own FBB orders: nothing to send")
         if not fulfilment.lines:
             raise PermanentError(f"order {order_id}: no lines to ship")
+        line_ids = [line.external_line_id for line in fulfilment.lines]
+        await self._wait_for_processes("CREATE_SHIPMENT", line_ids)
         items = await self._order_items(order_id)
         missing: list[FulfilmentLine] = []
         for line in fulfilment.lines:
@@ -402,6 +406,7 @@ class BolConnector(Connector):
     async def push_cancellation(self, cancellation: Cancellation) -> Accepted:
         """Cancel the order items that are still open at bol.com (a repeat finds none)."""
         order_id = cancellation.external_order_id
+        await self._wait_for_processes("CANCEL_ORDER", cancellation.external_line_ids)
         items = await self._order_items(order_id)
         still_open = tuple(
             line_id
@@ -420,6 +425,25 @@ class BolConnector(Connector):
             statuses.append(response.json())
         expected = _Expected("cancel", order_id, dict.fromkeys(still_open, 0))
         return _pending(statuses, f"cancellation in order {order_id}", expected)
+
+    async def _wait_for_processes(self, event_type: str, item_ids: Sequence[str]) -> None:
+        """Raise a TransientError while bol.com still processes an earlier shipment or
+        cancellation of these order items (a request whose answer was lost, say): only once
+        it is done do the order's quantities say what is left to send."""
+        for item_id in item_ids:
+            response = await self.client.request(
+                "GET",
+                "/shared/process-status",
+                version="v10",
+                params={"entity-id": item_id, "event-type": event_type},
+            )
+            for status in response.json().get("processStatuses", []):
+                if status.get("status") == "PENDING":
+                    raise TransientError(
+                        f"bol.com is still processing {event_type} {status.get('processStatusId')}"
+                        f" of order item {item_id}: waiting for its outcome before sending more",
+                        retry_after=WAIT_FOR_PROCESS_SECONDS,
+                    )
 
     async def _order_items(self, order_id: str) -> dict[str, dict[str, Any]]:
         """The order's items at bol.com by order item id, with their shipped, cancelled and

@@ -118,6 +118,13 @@ def create_app(state: BolState | None = None, faults: Faults | None = None) -> S
             subscriptions.delete_subscription,
         ),
         route(
+            "/shared/process-status",
+            "GET",
+            "GET /shared/process-status",
+            V10,
+            orders.process_statuses,
+        ),
+        route(
             "/shared/process-status/{id}",
             "GET",
             "GET /shared/process-status/{id}",

@@ -154,3 +154,31 @@ async def process_status(request: Request, state: BolState) -> Response:
         )
     base = f"{request.url.scheme}://{request.url.netloc}"
     return JSONResponse(state.settle(process).body(base), media_type=V10)
+
+
+async def process_statuses(request: Request, state: BolState) -> Response:
+    """The processes of one entity (an order item) and event type, newest first, 50 a page."""
+    query = request.query_params
+    entity, event_type = query.get("entity-id"), query.get("event-type")
+    violations = [
+        {"name": name, "reason": "Request contains invalid value(s): 'null'."}
+        for name, given in (("entity-id", entity), ("event-type", event_type))
+        if not given
+    ]
+    try:
+        page = int(query.get("page", "1"))
+    except ValueError:
+        page = 0
+    if page < 1:
+        violations.append({"name": "page", "reason": "Must be 1 or more."})
+    if violations:
+        return invalid(request, violations, V10)
+    state.settle_due()
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    found = [
+        process.body(base)
+        for process in reversed(state.processes.values())
+        if process.entity_id == entity and process.event_type == event_type
+    ]
+    start = (page - 1) * 50
+    return JSONResponse({"processStatuses": found[start : start + 50]}, media_type=V10)
