@@ -71,7 +71,7 @@ def quantities(state: AmazonState) -> dict[str, int]:
     }
 
 
-def test_amazon_round_trip_through_the_engine(db: Database) -> None:
+def test_amazon_round_trip_through_the_engine(db: Database, deliveries: str) -> None:
     amazon_world(db)
     state = AmazonState(feed_delay=0.05)
     with serve_in_thread(create_app(state)) as url:

@@ -38,7 +38,7 @@ def orders_of(db: Database, count: int) -> list[OrderView]:
     return orders
 
 
-def test_magento_round_trip_through_the_engine(world: Database) -> None:
+def test_magento_round_trip_through_the_engine(world: Database, deliveries: str) -> None:
     db = world
     save(
         db,

@@ -76,7 +76,7 @@ def connect(db: Database, state: MedusaState, url: str) -> None:
     )
 
 
-def test_medusa_round_trip_through_the_engine(db: Database) -> None:
+def test_medusa_round_trip_through_the_engine(db: Database, deliveries: str) -> None:
     hub_with_mugs(db)
     state = MedusaState()
     with serve_in_thread(create_app(state)) as url:

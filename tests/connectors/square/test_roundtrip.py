@@ -27,7 +27,7 @@ from tests.sync.conftest import drain, secret_key  # noqa: F401  (autouse: seale
 SKUS = ("MUG-1", "MUG-2")
 
 
-def test_square_round_trip_through_the_engine(db: Database) -> None:
+def test_square_round_trip_through_the_engine(db: Database, deliveries: str) -> None:
     make_world(db)  # channel "pos" is a store selling from the shelves "ams" and "rtm"
     save(db, mug("MUG-1"), mug("MUG-2"))
     stock(db, "ams", MUG_1=4, MUG_2=2)

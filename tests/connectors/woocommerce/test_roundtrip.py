@@ -82,7 +82,7 @@ def shirt_with_variants(db: Database) -> None:
     stock(db, "wh", TEE_R=4, TEE_B=2)
 
 
-def test_woocommerce_round_trip_by_webhook(world: Database) -> None:
+def test_woocommerce_round_trip_by_webhook(world: Database, deliveries: str) -> None:
     db = world
     shirt_with_variants(db)
     stock_and_prices(db)
@@ -145,7 +145,7 @@ def inbox_topics(db: Database) -> list[str]:
         return list(conn.execute(select(inbox.c.topic).order_by(inbox.c.id)).scalars())
 
 
-def test_woocommerce_orders_by_poll_and_cancellation_back(world: Database) -> None:
+def test_woocommerce_orders_by_poll_and_cancellation_back(world: Database, deliveries: str) -> None:
     db = world
     stock_and_prices(db)
     state = WooState()

@@ -7,7 +7,7 @@ file_inbox``): ``incoming/`` is read, each file applied whole or not at all, the
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
@@ -119,11 +119,21 @@ class FilesConnector(Connector):
     async def _write(
         self, topic: str, columns: Sequence[str], rows: list[dict[str, object]]
     ) -> str:
+        """Write one file, named by its content's digest: when the same content waits in the
+        outgoing folder already (a repeated delivery), that file is the answer and nothing is
+        written twice."""
         config = self._config
-        name = file_name(topic, config.format, utcnow(), uuid.uuid4().hex[:8])
+        data = render(config.format, topic, columns, rows)
+        digest = hashlib.sha256(data).hexdigest()[:8]
         storage = open_storage(config)
         try:
-            await storage.write(config.outgoing, name, render(config.format, topic, columns, rows))
+            for waiting in await storage.list(config.outgoing):
+                if waiting.startswith(f"{topic}-") and waiting.endswith(
+                    f"-{digest}.{config.format}"
+                ):
+                    return waiting
+            name = file_name(topic, config.format, utcnow(), digest)
+            await storage.write(config.outgoing, name, data)
         finally:
             await storage.close()
         return name
