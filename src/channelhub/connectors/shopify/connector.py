@@ -433,8 +433,10 @@ class ShopifyConnector(Connector):
     # --- fulfilments -----------------------------------------------------------------------
 
     async def push_fulfilment(self, fulfilment: Fulfilment) -> Accepted:
-        """``fulfillmentCreate`` over the order's open fulfillment orders. Lines Shopify has
-        already fulfilled are skipped, so a repeat after a crash changes nothing."""
+        """``fulfillmentCreate`` over the order's open fulfillment orders, for what the hub
+        shipped and Shopify has not fulfilled: the hub sends each line's shipped total, and a
+        line item's ``quantity - unfulfilledQuantity`` is what Shopify fulfilled already, so a
+        repeat (after a crash, or of a partial shipment) creates nothing."""
         data = await self.graphql.execute(
             queries.FULFILLMENT_ORDERS, {"id": fulfilment.external_order_id}
         )
@@ -443,7 +445,11 @@ class ShopifyConnector(Connector):
             raise PermanentError(f"Shopify has no order {fulfilment.external_order_id}")
         # line item id -> open fulfillment order lines holding it
         open_lines: dict[str, list[tuple[str, str, str, int]]] = {}
+        fulfilled: dict[str, int] = {}  # line item id -> units Shopify fulfilled
         for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
+            for line in fulfillment_order["lineItems"]["nodes"]:
+                item = line["lineItem"]
+                fulfilled[item["id"]] = int(item["quantity"]) - int(item["unfulfilledQuantity"])
             if fulfillment_order["status"] not in OPEN_FULFILLMENT_ORDER:
                 continue
             location = fulfillment_order["assignedLocation"]["location"]["id"]
@@ -455,7 +461,7 @@ class ShopifyConnector(Connector):
         # location -> fulfillment order -> [(fulfillment order line, quantity)]
         plan: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for wanted in fulfilment.lines:
-            to_fulfil = wanted.quantity
+            to_fulfil = wanted.quantity - fulfilled.get(wanted.external_line_id, 0)
             for location, fo_id, fo_line, remaining in open_lines.get(wanted.external_line_id, []):
                 if to_fulfil <= 0:
                     break

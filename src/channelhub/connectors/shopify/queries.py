@@ -148,7 +148,9 @@ query FulfillmentOrders($id: ID!) {
         id
         status
         assignedLocation { location { id } }
-        lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
+        lineItems(first: 50) {
+          nodes { id remainingQuantity lineItem { id quantity unfulfilledQuantity } }
+        }
       }
     }
   }
