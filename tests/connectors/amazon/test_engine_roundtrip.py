@@ -26,6 +26,7 @@ from channelhub.sandbox.server import serve_in_thread
 from channelhub.sync.connections import ConnectionInput, save_connection
 from channelhub.sync.model import JobKind
 from channelhub.sync.store import messages
+from tests.connectors.conftest import dead_letters
 from tests.factories import gtin, mug, save, value
 from tests.inventory.factories import add_channel, make_world, stock
 from tests.sync.conftest import drain
@@ -124,14 +125,19 @@ def test_amazon_round_trip_through_the_engine(db: Database, deliveries: str) -> 
         assert available(db, "amazon", ["MUG-1"])["MUG-1"] == 5
         assert quantities(state)["MUG-1"] == 5
 
-        ship(db, orders[0].id, "test", tracking="3SAMZ1")
+        ship(db, orders[0].id, "test", items={1: 1}, tracking="3SAMZ1")  # 1 of 2 units
         drain(db, timeout=60)
-        [confirmation] = state.confirmations
-        package = confirmation["packageDetail"]
-        assert confirmation["orderId"] == order_id
-        assert package["trackingNumber"] == "3SAMZ1"
-        assert package["orderItems"] == [{"orderItemId": line.external_line_id, "quantity": 2}]
+        ship(db, orders[0].id, "test", tracking="3SAMZ2")  # the other
+        drain(db, timeout=60)
+        assert [c["orderId"] for c in state.confirmations] == [order_id, order_id]
+        packages = [c["packageDetail"] for c in state.confirmations]
+        assert [p["trackingNumber"] for p in packages] == ["3SAMZ1", "3SAMZ2"]
+        assert [p["orderItems"] for p in packages] == [
+            [{"orderItemId": line.external_line_id, "quantity": 1}]
+        ] * 2
         assert state.orders[order_id]["OrderStatus"] == "Shipped"
+        assert [i["QuantityShipped"] for i in state.order_items[order_id]] == [2]
+    assert dead_letters(db) == []
 
     # The message log kept the calls, with the LWA secrets and access tokens redacted.
     with db.read() as conn:

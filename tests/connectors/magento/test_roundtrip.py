@@ -21,6 +21,7 @@ from channelhub.sandbox.server import serve_in_thread
 from channelhub.sync.connections import ConnectionInput, save_connection
 from channelhub.sync.model import JobKind
 from channelhub.sync.operations import reconcile_now
+from tests.connectors.conftest import dead_letters
 from tests.factories import save, value
 from tests.inventory.factories import stock
 from tests.sync.conftest import drain
@@ -108,3 +109,5 @@ def test_magento_round_trip_through_the_engine(world: Database, deliveries: str)
         cancel(db, other.id, "test", "out of stock")
         drain(db, timeout=60)
         assert state.orders[second["entity_id"]]["state"] == "canceled"
+        assert len(state.shipments) == 1
+    assert dead_letters(db) == []

@@ -20,6 +20,7 @@ from channelhub.sandbox.square import SquareState, create_app, send_webhook
 from channelhub.sync.connections import ConnectionInput, save_connection
 from channelhub.sync.model import JobKind
 from channelhub.sync.operations import check_connection
+from tests.connectors.conftest import dead_letters
 from tests.factories import mug, save
 from tests.inventory.factories import make_world, stock
 from tests.sync.conftest import drain, secret_key  # noqa: F401  (autouse: sealed credentials)
@@ -92,3 +93,6 @@ def test_square_round_trip_through_the_engine(db: Database, deliveries: str) -> 
         assert again.status_code == 202
         drain(db, timeout=60)
         assert len(list_orders(db, channel="pos")[0]) == 1
+        variations = [o for o in state.objects.values() if o["type"] == "ITEM_VARIATION"]
+        assert sorted(v["item_variation_data"]["sku"] for v in variations) == list(SKUS)
+    assert dead_letters(db) == []

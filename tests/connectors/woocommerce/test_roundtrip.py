@@ -25,6 +25,7 @@ from channelhub.sync.connections import ConnectionInput, save_connection
 from channelhub.sync.model import JobKind
 from channelhub.sync.operations import check_connection
 from channelhub.sync.store import inbox
+from tests.connectors.conftest import dead_letters
 from tests.factories import save, value
 from tests.inventory.factories import stock
 from tests.sync.conftest import drain
@@ -138,6 +139,10 @@ def test_woocommerce_round_trip_by_webhook(world: Database, deliveries: str) -> 
         assert state.deliveries[-1] == ("order.updated", 202)  # the completion came back
         drain(db, timeout=60)
         assert len(list_orders(db, channel="web")[0]) == 1
+        assert len([n for n in state.notes[order["id"]] if "3S123" in n["note"]]) == 1
+        skus = [p["sku"] for p in (*state.products.values(), *state.variations.values())]
+        assert sorted(skus) == sorted(set(skus))  # one product or variation per SKU
+    assert dead_letters(db) == []
 
 
 def inbox_topics(db: Database) -> list[str]:
@@ -169,3 +174,4 @@ def test_woocommerce_orders_by_poll_and_cancellation_back(world: Database, deliv
         drain(db, timeout=60)
         assert state.orders[order["id"]]["status"] == "cancelled"
         assert state.stock("MUG-2") == available(db, "web", ["MUG-2"])["MUG-2"] == 3
+    assert dead_letters(db) == []

@@ -16,7 +16,7 @@ import gzip
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -466,8 +466,21 @@ class AmazonConnector(Connector):
             raise PermanentError(
                 f"order {order_id}: Amazon's confirmShipment requires a tracking number"
             )
+        # The hub sends each line's shipped total; Amazon's order items say what is
+        # confirmed already, so a repeat confirms nothing and a second package only its units.
+        confirmed = {
+            str(item.get("OrderItemId")): int(item.get("QuantityShipped") or 0)
+            for item in await self._order_items(order_id)
+        }
+        missing = tuple(
+            replace(line, quantity=line.quantity - confirmed.get(line.external_line_id, 0))
+            for line in fulfilment.lines
+            if line.quantity > confirmed.get(line.external_line_id, 0)
+        )
+        if not missing:
+            return Accepted(detail=f"shipment of order {order_id} already confirmed to Amazon")
         body = mapping.confirm_shipment_body(
-            fulfilment,
+            replace(fulfilment, lines=missing),
             self.settings.marketplace_id,
             default_carrier=self.settings.default_carrier,
             default_carrier_name=self.settings.default_carrier_name,
