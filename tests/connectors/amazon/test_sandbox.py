@@ -356,8 +356,9 @@ def test_shipment_confirmation_is_repeat_safe_and_needs_tracking(
         assert state.orders[order_id]["OrderStatus"] == "PartiallyShipped"
         package = state.confirmations[0]["packageDetail"]
         assert (package["trackingNumber"], package["carrierName"]) == ("3SABC", "PostNL")
+        # Lines carry the shipped total: 3 of an item ordered twice is one unit too many.
         too_many = Fulfilment(
-            order_id, (FulfilmentLine(items[0]["OrderItemId"], "MUG-1", 1),), tracking_number="X"
+            order_id, (FulfilmentLine(items[0]["OrderItemId"], "MUG-1", 3),), tracking_number="X"
         )
         with pytest.raises(PermanentError, match="fewer units to ship"):
             await amazon.push_fulfilment(too_many)
