@@ -251,6 +251,7 @@ def test_the_scenario_covers_every_operation(
         "GET /retailer/orders/{id}",
         "POST /retailer/shipments",
         "PUT /retailer/orders/cancellation",
+        "GET /shared/process-status",
         "GET /shared/process-status/{id}",
     }
 
