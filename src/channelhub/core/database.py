@@ -8,20 +8,29 @@ SQLAlchemy's ``begin`` event can issue the statement (the documented SQLAlchemy 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
 
 from channelhub.core.errors import InvalidInput
 from channelhub.core.settings import get_settings
+
+log = logging.getLogger("channelhub.core.database")
+T = TypeVar("T")
+
+#: SQLSTATEs PostgreSQL asks a client to retry: serialization failure, deadlock detected.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -155,5 +164,34 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def retrying(self, work: Callable[[Connection], T], attempts: int = 8) -> T:
+        """Run ``work`` in a write transaction, again from the start when the database asks
+        for a retry (a deadlock or serialization failure on PostgreSQL, a busy SQLite): the
+        price of many workers sharing rows. Any other error is raised at once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except DBAPIError as error:
+                if attempt == attempts or not is_retryable(error):
+                    raise
+                pause = min(1.0, 0.01 * 2**attempt) * (0.5 + random.random())
+                log.info("retrying a transaction (%s) in %.3f s", _sqlstate(error), pause)
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _sqlstate(error: DBAPIError) -> str:
+    return str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", "") or "")
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether a database error goes away when the transaction is simply run again."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if _sqlstate(error) in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)

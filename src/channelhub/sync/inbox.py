@@ -39,7 +39,9 @@ from channelhub.orders.model import (
 from channelhub.orders.service import import_order
 from channelhub.sync.connections import ConnectionRecord, record_from_row
 from channelhub.sync.messages import write_messages
+from channelhub.sync import queue
 from channelhub.sync.model import redact_headers, redact_text
+from channelhub.sync.queue import LeaseQueue
 from channelhub.sync.store import connections, inbox
 
 log = logging.getLogger("channelhub.sync.inbox")
@@ -203,38 +205,40 @@ def _apply(db: Database, record: ConnectionRecord, message: WebhookMessage) -> N
             raise InvalidInput(f"order {message.order.external_id} rejected: {detail}")
 
 
+INBOX = LeaseQueue(inbox, queued=("new", "failed"), running="processing", due=None)
+
+
 def apply_inbox(db: Database, limit: int = 50) -> int:
     """Apply stored messages through the services (an order webhook imports the order, which
-    is idempotent by channel and external id); the number applied or failed."""
-    now = utcnow()
+    is idempotent by channel and external id); the number applied or failed.
+
+    Each message runs under the queue's guard: whatever it raises (a refused order, text the
+    database cannot hold, a number out of range, a bug) is kept on the message with its
+    traceback, the message is retried after a backoff or dead-lettered, and the next one
+    goes on. Messages a stopped worker held are taken over when their lease runs out.
+    """
     settings = get_settings()
-    lease = now + timedelta(seconds=settings.sync_lease_seconds)
-    with db.transaction() as conn:
-        due = (
-            select(inbox.c.id)
-            .where(
-                or_(
-                    inbox.c.state == "new",
-                    (inbox.c.state == "processing") & (inbox.c.lease_until < now),
-                )
-            )
-            .order_by(inbox.c.id)
-            .limit(limit)
+
+    def take(conn: Connection) -> tuple[list[Any], dict[int, Any]]:
+        claimed = queue.claim(
+            conn,
+            INBOX,
+            limit,
+            settings.sync_lease_seconds,
+            returning=(
+                inbox.c.id,
+                inbox.c.connection_id,
+                inbox.c.body,
+                inbox.c.headers,
+                inbox.c.attempts,
+            ),
         )
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        claimed = conn.execute(
-            update(inbox)
-            .where(inbox.c.id.in_(due.scalar_subquery()))
-            .values(state="processing", lease_until=lease, attempts=inbox.c.attempts + 1)
-            .returning(
-                inbox.c.id, inbox.c.connection_id, inbox.c.body, inbox.c.headers, inbox.c.attempts
-            )
-        ).all()
-        rows = {r.id: r for r in conn.execute(select(connections))}
+        return claimed, {r.id: r for r in conn.execute(select(connections))}
+
+    claimed, rows = db.retrying(take)
     records: dict[int, ConnectionRecord] = {}
-    for item in sorted(claimed, key=lambda r: r.id):
-        state, error = "done", None
+    for item in claimed:
+        failure: queue.Failure | None = None
         try:
             if item.connection_id not in records:
                 records[item.connection_id] = record_from_row(rows[item.connection_id])
@@ -242,20 +246,19 @@ def apply_inbox(db: Database, limit: int = 50) -> int:
             connector: Connector = record.connector(_offline_client())
             message = connector.parse_webhook(dict(item.headers), item.body.encode())
             _apply(db, record, message)
-        except (ChannelhubError, DeliveryError, ValueError, KeyError) as failure:
-            error = str(failure)[:2000]
-            state = "dead" if item.attempts >= settings.sync_max_attempts else "new"
-        with db.transaction() as conn:
-            conn.execute(
-                update(inbox)
-                .where(inbox.c.id == item.id)
-                .values(
-                    state=state,
-                    lease_until=None,
-                    last_error=error,
-                    applied_at=utcnow() if state == "done" else None,
+        except Exception as error:  # the guard: no message may stop the worker
+            failure = queue.failure_of(error)
+            log.warning("inbox message %s failed (attempt %s): %s", item.id, item.attempts, error)
+
+        def record_result(conn: Connection, item: Any = item, failure: Any = failure) -> None:
+            if failure is None:
+                queue.settle(conn, INBOX, item.id, applied_at=utcnow())
+            else:
+                queue.fail(
+                    conn, INBOX, item.id, item.attempts, failure, settings.sync_max_attempts
                 )
-            )
+
+        db.retrying(record_result)
     return len(claimed)
 
 
