@@ -58,8 +58,13 @@ POISON: dict[str, bytes] = {
     "lone surrogate": json.dumps(
         _order(901, customer={"id": 7, "first_name": "Ann\ud800", "last_name": "Lee"})
     ).encode(),
-    "deep nesting": json.dumps(_order(902)).encode()[:-1] + b', "note": ' + _nested(100_000).encode() + b"}",
-    "quantity 1e999": json.dumps(_order(903)).encode().replace(b'"quantity": 1', b'"quantity": 1e999'),
+    "deep nesting": json.dumps(_order(902)).encode()[:-1]
+    + b', "note": '
+    + _nested(100_000).encode()
+    + b"}",
+    "quantity 1e999": json.dumps(_order(903))
+    .encode()
+    .replace(b'"quantity": 1', b'"quantity": 1e999'),
     "price 1e999999999": json.dumps(_order(904)).encode().replace(b'"9.95"', b'"1e999999999"'),
 }
 
@@ -152,9 +157,7 @@ def test_an_inbox_message_held_by_a_stopped_worker_is_taken_over(world: Database
     connection_id = _shopify(world)
     _store(world, connection_id, "valid-5", json.dumps(_order(5)).encode())
     with world.transaction() as conn:  # claimed by a worker that was killed: lease expired
-        conn.execute(
-            inbox.update().values(state="processing", attempts=1, lease_until=utcnow())
-        )
+        conn.execute(inbox.update().values(state="processing", attempts=1, lease_until=utcnow()))
     assert apply_inbox(world) == 1
     with world.read() as conn:
         assert conn.execute(select(inbox.c.state)).scalar_one() == "done"

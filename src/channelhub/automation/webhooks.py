@@ -15,12 +15,12 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -36,9 +36,9 @@ from channelhub.connectors.webhook import (
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import InvalidInput, NotFound, ProblemList
 from channelhub.core.settings import get_settings
-from channelhub.sync import secrets
+from channelhub.sync import queue, secrets
 from channelhub.sync.connections import load_connection
-from channelhub.sync.model import backoff_seconds
+from channelhub.sync.queue import LeaseQueue
 
 LEASE_SECONDS = 60
 
@@ -185,35 +185,22 @@ def webhook_id(conn: Connection, code: str) -> int:
 # --- delivering --------------------------------------------------------------------------
 
 
+#: The deliveries table as a lease queue: claimed (sending) under a lease, retried with
+#: backoff (failed), dead after the last attempt.
+DELIVERIES = LeaseQueue(deliveries, queued=("new", "failed"), running="sending")
+
+
 def _claim(db: Database, limit: int) -> list[Any]:
-    now = utcnow()
     d = deliveries.c
-    with db.transaction() as conn:
-        due = (
-            select(d.id)
-            .where(
-                or_(
-                    (d.state.in_(("new", "failed"))) & (d.not_before <= now),
-                    (d.state == "sending") & (d.lease_until < now),
-                )
-            )
-            .order_by(d.id)
-            .limit(limit)
+    return db.retrying(
+        lambda conn: queue.claim(
+            conn,
+            DELIVERIES,
+            limit,
+            LEASE_SECONDS,
+            returning=(d.id, d.webhook_id, d.connection, d.event, d.body, d.attempts),
         )
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        return list(
-            conn.execute(
-                update(deliveries)
-                .where(d.id.in_(due.scalar_subquery()))
-                .values(
-                    state="sending",
-                    attempts=d.attempts + 1,
-                    lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                )
-                .returning(d.id, d.webhook_id, d.connection, d.event, d.body, d.attempts)
-            ).all()
-        )
+    )
 
 
 async def _post(client: httpx.AsyncClient, url: str, secret: str, item: Any) -> int:
@@ -256,14 +243,19 @@ def _subscriptions(db: Database) -> dict[int, Any]:
         return {r.id: r for r in conn.execute(select(subscriptions))}
 
 
+#: What a target's answer or the network can do to a delivery: kept as a one-line error.
+_EXPECTED = (DeliveryError, httpx.HTTPError, InvalidInput, NotFound, KeyError)
+
+
 async def deliver_due(db: Database, limit: int = 100) -> int:
-    """POST every due delivery once; record success, a retry with backoff, or dead."""
+    """POST every due delivery once; record success, a retry with backoff, or dead. Any
+    exception is kept on its delivery (with the traceback when unexpected): one delivery
+    cannot stop the others or the loop."""
     claimed = await asyncio.to_thread(_claim, db, limit)
     if not claimed:
         return 0
     hooks = await asyncio.to_thread(_subscriptions, db)
-    settings = get_settings()
-    outcomes: list[dict[str, Any]] = []
+    outcomes: list[tuple[Any, int | None, queue.Failure | None]] = []
     async with httpx.AsyncClient() as client:
         for item in claimed:
             status: int | None = None
@@ -274,43 +266,41 @@ async def deliver_due(db: Database, limit: int = 100) -> int:
                     status = await _post(client, hook.url, secret, item)
                 else:
                     status = await _forward(db, str(item.connection), item)
-                outcomes.append({"id": item.id, "state": "done", "status": status, "error": None})
-            except (DeliveryError, httpx.HTTPError, InvalidInput, NotFound, KeyError) as error:
-                status = getattr(error, "status", None)
+                outcomes.append((item, status, None))
+            except Exception as error:  # the guard: recorded on the delivery, never raised
                 retryable = getattr(error, "retryable", not isinstance(error, InvalidInput))
-                dead = not retryable or item.attempts >= settings.sync_max_attempts
-                delay = backoff_seconds(
-                    item.attempts, settings.sync_backoff_base, settings.sync_backoff_cap
+                text = (
+                    queue.storable(f"{type(error).__name__}: {error}"[:2000])
+                    if isinstance(error, _EXPECTED)
+                    else queue.describe(error)
                 )
                 outcomes.append(
-                    {
-                        "id": item.id,
-                        "state": "dead" if dead else "failed",
-                        "status": status,
-                        "error": f"{type(error).__name__}: {error}"[:2000],
-                        "delay": delay,
-                    }
+                    (item, getattr(error, "status", None), queue.Failure(text, retryable))
                 )
     await asyncio.to_thread(_record, db, outcomes)
     return len(claimed)
 
 
-def _record(db: Database, outcomes: Sequence[dict[str, Any]]) -> None:
-    now = utcnow()
-    with db.transaction() as conn:
-        for o in outcomes:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == o["id"])
-                .values(
-                    state=o["state"],
-                    lease_until=None,
-                    last_status=o["status"],
-                    last_error=o["error"],
-                    delivered_at=now if o["state"] == "done" else None,
-                    not_before=now + timedelta(seconds=float(o.get("delay", 0.0))),
+def _record(db: Database, outcomes: Sequence[tuple[Any, int | None, queue.Failure | None]]) -> None:
+    max_attempts = get_settings().sync_max_attempts
+
+    def write(conn: Connection) -> None:
+        for item, status, failure in sorted(outcomes, key=lambda o: int(o[0].id)):
+            if failure is None:
+                queue.settle(conn, DELIVERIES, item.id, last_status=status, delivered_at=utcnow())
+            else:
+                queue.fail(
+                    conn,
+                    DELIVERIES,
+                    item.id,
+                    item.attempts,
+                    failure,
+                    max_attempts,
+                    last_status=status,
+                    delivered_at=None,
                 )
-            )
+
+    db.retrying(write)
 
 
 def list_deliveries(

@@ -26,7 +26,7 @@ from channelhub.connectors.base import (
     WebhookMessage,
 )
 from channelhub.core.database import Database, utcnow
-from channelhub.core.errors import ChannelhubError, InvalidInput, NotFound, Unauthenticated
+from channelhub.core.errors import InvalidInput, NotFound, Unauthenticated
 from channelhub.core.settings import get_settings
 from channelhub.orders.model import (
     Customer,
@@ -37,9 +37,9 @@ from channelhub.orders.model import (
     PostalAddress,
 )
 from channelhub.orders.service import import_order
+from channelhub.sync import queue
 from channelhub.sync.connections import ConnectionRecord, record_from_row
 from channelhub.sync.messages import write_messages
-from channelhub.sync import queue
 from channelhub.sync.model import redact_headers, redact_text
 from channelhub.sync.queue import LeaseQueue
 from channelhub.sync.store import connections, inbox
@@ -254,9 +254,7 @@ def apply_inbox(db: Database, limit: int = 50) -> int:
             if failure is None:
                 queue.settle(conn, INBOX, item.id, applied_at=utcnow())
             else:
-                queue.fail(
-                    conn, INBOX, item.id, item.attempts, failure, settings.sync_max_attempts
-                )
+                queue.fail(conn, INBOX, item.id, item.attempts, failure, settings.sync_max_attempts)
 
         db.retrying(record_result)
     return len(claimed)

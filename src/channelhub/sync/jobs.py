@@ -16,14 +16,19 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from channelhub.core.database import utcnow
+from channelhub.sync import queue
 from channelhub.sync.model import OPEN_STATES, JobKind, JobState
+from channelhub.sync.queue import LeaseQueue
 from channelhub.sync.store import jobs
 
 S = JobState
 _OPEN = [s.value for s in OPEN_STATES]
+#: The jobs table as a lease queue (claim and lease renewal are the shared ones).
+JOBS = LeaseQueue(jobs, queued=tuple(_OPEN), running=S.PROCESSING.value)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def enqueue(conn: Connection, items: Iterable[Enqueue]) -> int:
             "created_at": now,
             "updated_at": now,
         }
-        for (_, open_key), e in latest.items()
+        for (_, open_key), e in sorted(latest.items(), key=lambda item: item[0])
     ]
     statement = _insert(conn)
     statement = statement.on_conflict_do_update(
@@ -98,7 +103,9 @@ def enqueue(conn: Connection, items: Iterable[Enqueue]) -> int:
             "force": or_(jobs.c.force, statement.excluded.force),
         },
     )
-    conn.execute(statement, rows)  # executemany: compiled once, sent in pages
+    # executemany, compiled once and sent in pages; rows in key order, so that two workers
+    # enqueueing overlapping keys lock them in the same order (no deadlock between them)
+    conn.execute(statement, rows)
     return len(rows)
 
 
@@ -122,29 +129,15 @@ def claim(
             and_(busy.c.state == S.PROCESSING.value, busy.c.lease_until > now),
         ),
     )
-    due = (
-        select(jobs.c.id)
-        .where(jobs.c.state.in_([*_OPEN, S.WAITING.value]), jobs.c.not_before <= now, ~blocked)
-        .order_by(jobs.c.id)
-        .limit(limit)
-    )
+    where = [~blocked]
     if connection_ids is not None:
-        due = due.where(jobs.c.connection_id.in_(list(connection_ids)))
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    rows = conn.execute(
-        update(jobs)
-        .where(jobs.c.id.in_(due.scalar_subquery()))
-        .values(
-            state=S.PROCESSING.value,
-            open_key=None,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=case(
-                (jobs.c.state == S.WAITING.value, jobs.c.attempts), else_=jobs.c.attempts + 1
-            ),
-            updated_at=now,
-        )
-        .returning(
+        where.append(jobs.c.connection_id.in_(list(connection_ids)))
+    rows = queue.claim(
+        conn,
+        JOBS,
+        limit,
+        lease_seconds,
+        returning=(
             jobs.c.id,
             jobs.c.connection_id,
             jobs.c.kind,
@@ -154,9 +147,20 @@ def claim(
             jobs.c.pending_since,
             jobs.c.force,
             jobs.c.created_at,
-        )
-    ).all()
-    claimed = [
+        ),
+        where=where,
+        take_over=False,  # recover_expired takes them back, keeping a pending check's state
+        extra_states=[S.WAITING.value],
+        values={
+            "open_key": None,
+            "updated_at": now,
+            # checking a confirmation (waiting) is not another attempt at the delivery
+            "attempts": case(
+                (jobs.c.state == S.WAITING.value, jobs.c.attempts), else_=jobs.c.attempts + 1
+            ),
+        },
+    )
+    return [
         ClaimedJob(
             r.id,
             r.connection_id,
@@ -170,7 +174,6 @@ def claim(
         )
         for r in rows
     ]
-    return sorted(claimed, key=lambda j: j.id)
 
 
 def next_due(conn: Connection) -> datetime | None:
@@ -203,40 +206,64 @@ def _reopen(conn: Connection, job_id: int, values: dict[str, Any]) -> None:
     if row is None:
         return  # no longer this worker's (its lease ran out and it was taken again)
     open_key = f"{row.kind}:{row.key}"[:300]
+    for _ in range(5):
+        if _fold_into_newer(conn, job_id, row.connection_id, open_key, row.attempts, values):
+            return
+        try:
+            # Another worker may queue this key between the look above and this write: the
+            # unique open key then refuses it, and the newer job is folded into instead.
+            with conn.begin_nested():
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id)
+                    .values(state=S.FAILED.value, open_key=open_key, lease_until=None, **values)
+                )
+            return
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"job {job_id} could not be requeued: its key {open_key} kept changing")
+
+
+def _fold_into_newer(
+    conn: Connection,
+    job_id: int,
+    connection_id: int,
+    open_key: str,
+    attempts: int,
+    values: dict[str, Any],
+) -> bool:
+    """When a newer job of the key is queued, it carries on (with this one's attempts and
+    backoff) and this one is skipped as superseded."""
     newer = conn.execute(
         update(jobs)
         .where(
-            jobs.c.connection_id == row.connection_id,
+            jobs.c.connection_id == connection_id,
             jobs.c.open_key == open_key,
             jobs.c.id != job_id,
         )
         .values(
-            attempts=func.max(jobs.c.attempts, row.attempts)
+            attempts=func.max(jobs.c.attempts, attempts)
             if conn.dialect.name == "sqlite"
-            else func.greatest(jobs.c.attempts, row.attempts),
+            else func.greatest(jobs.c.attempts, attempts),
             not_before=values["not_before"],
             last_error=values.get("last_error"),
         )
         .returning(jobs.c.id)
     ).first()
-    if newer is not None:
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id)
-            .values(
-                state=S.SKIPPED.value,
-                lease_until=None,
-                finished_at=values["updated_at"],
-                updated_at=values["updated_at"],
-                last_error=f"superseded by job {newer.id}: {values.get('last_error') or ''}",
-            )
-        )
-        return
+    if newer is None:
+        return False
     conn.execute(
         update(jobs)
         .where(jobs.c.id == job_id)
-        .values(state=S.FAILED.value, open_key=open_key, lease_until=None, **values)
+        .values(
+            state=S.SKIPPED.value,
+            lease_until=None,
+            finished_at=values["updated_at"],
+            updated_at=values["updated_at"],
+            last_error=f"superseded by job {newer.id}: {values.get('last_error') or ''}",
+        )
     )
+    return True
 
 
 #: How a stock or price job skipped for want of a listing begins its reason (see delivery);
@@ -247,6 +274,7 @@ UNLISTED = "not sent, no listing:"
 def record_outcomes(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     """Write what became of delivered jobs (one statement per outcome kind where possible)."""
     now = utcnow()
+    outcomes = sorted(outcomes, key=lambda o: o.job_id)  # rows locked in one order
     done = [o.job_id for o in outcomes if o.state == S.DONE]
     if done:
         _follow_listings(conn, done)
@@ -339,11 +367,17 @@ def newest_jobs(
 
 def renew_leases(conn: Connection, job_ids: Sequence[int], lease_seconds: float) -> None:
     """Extend the lease of jobs a live worker still holds."""
+    queue.renew(conn, JOBS, job_ids, lease_seconds)
+
+
+def release(conn: Connection, job_ids: Sequence[int]) -> None:
+    """Give up the lease of jobs a stopping worker will not finish: any worker's next
+    recovery takes them back at once instead of after the lease."""
     if job_ids:
         conn.execute(
             update(jobs)
-            .where(jobs.c.id.in_(list(job_ids)), jobs.c.state == S.PROCESSING.value)
-            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+            .where(jobs.c.id.in_(sorted(job_ids)), jobs.c.state == S.PROCESSING.value)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
         )
 
 
@@ -356,7 +390,7 @@ def recover_expired(conn: Connection) -> int:
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query.limit(1000)).all()
+    rows = conn.execute(query.order_by(jobs.c.id).limit(1000)).all()
     for row in rows:
         if row.pending:
             conn.execute(

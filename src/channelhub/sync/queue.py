@@ -146,7 +146,13 @@ def describe(error: BaseException) -> str:
     summary = f"{type(error).__name__}: {error}"
     if len(text) > ERROR_CHARS:
         text = text[-ERROR_CHARS:]
-    return f"{summary[:1000]}\n{text}" if summary not in text[:1100] else text
+    return storable(f"{summary[:1000]}\n{text}")
+
+
+def storable(text: str) -> str:
+    """``text`` as both databases store it: the data that failed may hold a lone surrogate
+    or a NUL, which would make recording the failure fail too."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def next_state(
@@ -185,7 +191,5 @@ def fail(
     else:
         written["lease_until"] = when if state == queue.retry else None
     written.update(values)
-    conn.execute(
-        update(t).where(t.c.id == unit_id, t.c.state == queue.running).values(**written)
-    )
+    conn.execute(update(t).where(t.c.id == unit_id, t.c.state == queue.running).values(**written))
     return state

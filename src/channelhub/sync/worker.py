@@ -16,18 +16,21 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from channelhub.connectors.base import Capability, DeliveryError
-from channelhub.core.database import Database
+from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import ChannelhubError
 from channelhub.core.settings import Settings, get_settings
-from channelhub.sync import dispatcher, inbox, jobs, reconcile
+from channelhub.sync import dispatcher, inbox, jobs, queue, reconcile
 from channelhub.sync.connections import load_connections
 from channelhub.sync.delivery import ConnectionRuntime, Delivery, observe
 from channelhub.sync.jobs import ClaimedJob, Outcome
 from channelhub.sync.messages import write_messages
-from channelhub.sync.model import JobKind
+from channelhub.sync.model import JobKind, JobState
 
 log = logging.getLogger("channelhub.sync.worker")
 CHANNEL = "channelhub_outbox"
@@ -74,12 +77,21 @@ class Worker:
         waker = (loop, self.wakeup)
         _local_wakers.add(waker)
         self._listen(loop)
+        failures = 0
         try:
             while not stop.is_set():
-                await self.step()
+                pause = self.tick
+                try:
+                    await self.step()
+                    failures = 0
+                except Exception:  # the loop's guard: a unit's failure is recorded on it;
+                    # what reaches here (the database away, a bug) must not end the worker
+                    failures += 1
+                    pause = min(30.0, self.tick * 2**failures)
+                    log.exception("worker step failed; again in %.1f s", pause)
                 self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._sleep(stop), self.tick)
+                    await asyncio.wait_for(self._sleep(stop), pause)
         finally:
             _local_wakers.discard(waker)
             self._stop_listening.set()
@@ -117,11 +129,23 @@ class Worker:
             due = jobs.claimable_count(conn)
         return due == 0
 
-    async def drain(self) -> None:
+    async def drain(self, timeout: float = 15.0) -> None:
+        """Finish the work in flight and record it (a graceful stop); what is still running
+        after ``timeout`` is cancelled and its jobs released to the other workers at once."""
         tasks = [t for r in self.runtimes.values() for t in r.tasks] + list(self._background)
         if tasks:
-            await asyncio.wait(tasks, timeout=15)
-        await self._flush()
+            _, late = await asyncio.wait(tasks, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5)
+        try:
+            await self._flush()
+        finally:
+            held = sorted(self.held)
+            if held:
+                await asyncio.to_thread(self.db.retrying, lambda c: jobs.release(c, held))
+                self.held.clear()
 
     async def close(self) -> None:
         for runtime in self.runtimes.values():
@@ -152,10 +176,13 @@ class Worker:
     def _renew_and_recover(self) -> None:
         """Extend the leases of the jobs held here (a job queued behind slow calls must not be
         taken by another claim), then requeue the jobs of workers that stopped."""
-        held = list(self.held)
-        with self.db.transaction() as conn:
+        held = sorted(self.held)
+
+        def renew(conn: Connection) -> None:
             jobs.renew_leases(conn, held, self.settings.sync_lease_seconds)
             jobs.recover_expired(conn)
+
+        self.db.retrying(renew)
 
     async def _reload(self) -> None:
         def load() -> list[Any]:
@@ -214,13 +241,12 @@ class Worker:
         if not open_ids:
             return
 
-        def take() -> list[ClaimedJob]:
-            with self.db.transaction() as conn:
-                return jobs.claim(
-                    conn, self.batch, self.settings.sync_lease_seconds, connection_ids=open_ids
-                )
+        def take(conn: Connection) -> list[ClaimedJob]:
+            return jobs.claim(
+                conn, self.batch, self.settings.sync_lease_seconds, connection_ids=open_ids
+            )
 
-        claimed = await asyncio.to_thread(take)
+        claimed = await asyncio.to_thread(self.db.retrying, take)
         self.held.update(j.id for j in claimed)
         groups: dict[tuple[int, JobKind], list[ClaimedJob]] = defaultdict(list)
         for job in claimed:
@@ -240,11 +266,9 @@ class Worker:
             try:
                 async with runtime.slots:
                     outcomes = await Delivery(self.db, runtime, self.settings).deliver(kind, batch)
-            except Exception as error:  # a bug must not lose the jobs: they retry
+            except Exception as error:  # a bug must not lose the jobs: they retry or go dead
                 log.exception("delivery to %s failed unexpectedly", runtime.record.code)
-                outcomes = [
-                    Delivery(self.db, runtime, self.settings)._retry(j, error) for j in batch
-                ]
+                outcomes = [self._failed(j, error) for j in batch]
             finally:
                 runtime.in_flight -= 1
             self.outcomes.append((runtime, batch, outcomes))
@@ -254,6 +278,17 @@ class Worker:
         runtime.tasks.add(task)
         task.add_done_callback(runtime.tasks.discard)
 
+    def _failed(self, job: ClaimedJob, error: BaseException) -> Outcome:
+        """The outcome of a job whose delivery raised what the connector did not expect: kept
+        with its traceback, retried with backoff, dead after the last attempt."""
+        failure = queue.failure_of(error)
+        state, delay = queue.next_state(
+            jobs.JOBS, job.attempts, failure, self.settings.sync_max_attempts
+        )
+        if state == jobs.JOBS.dead:
+            return Outcome(job.id, JobState.DEAD, failure.error)
+        return Outcome(job.id, JobState.FAILED, failure.error, utcnow() + timedelta(seconds=delay))
+
     async def _flush(self) -> None:
         taken, self.outcomes = self.outcomes, []
         entries = [e for r in self.runtimes.values() for e in r.buffer.take()]
@@ -262,9 +297,15 @@ class Worker:
         outcomes = [o for _, _, batch in taken for o in batch]
 
         def write() -> None:
-            with self.db.transaction() as conn:
+            def both(conn: Connection) -> None:
                 jobs.record_outcomes(conn, outcomes)
                 write_messages(conn, entries)
+
+            try:
+                self.db.retrying(both)
+            except Exception:  # a log entry the database refuses must not lose the outcomes
+                log.exception("the message log refused %d entries; outcomes kept", len(entries))
+                self.db.retrying(lambda conn: jobs.record_outcomes(conn, outcomes))
 
         await asyncio.to_thread(write)
         for runtime, batch, results in taken:
