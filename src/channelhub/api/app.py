@@ -25,6 +25,7 @@ from channelhub.api import pos as pos_routes
 from channelhub.api import pricing as pricing_routes
 from channelhub.api import simulate as simulate_routes
 from channelhub.api import sync as sync_routes
+from channelhub.api import system as system_routes
 from channelhub.api.problems import install_openapi, problem
 from channelhub.core.database import Database
 from channelhub.core.errors import ChannelhubError
@@ -106,6 +107,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(insight_routes.audit_router, prefix="/api/v1")
     app.include_router(simulate_routes.router, prefix="/api/v1")
     app.include_router(sync_routes.router)
+    app.include_router(system_routes.router)
     app.include_router(automation_routes.router)
     app.include_router(feeds_routes.router)
     admin_web.install(app)

@@ -67,20 +67,41 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
 def serve(
     host: str = typer.Option(None, help="default CHANNELHUB_HOST or 127.0.0.1"),
     port: int = typer.Option(None, help="default CHANNELHUB_PORT or 8000"),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="API processes sharing the port (uvicorn's supervisor)"
+    ),
 ) -> None:
-    """Serve the API (OpenAPI docs at /api/v1/docs)."""
+    """Serve the API (OpenAPI docs at /api/v1/docs). With ``--workers N`` uvicorn runs N API
+    processes on one port and restarts any that dies; SIGTERM lets requests in flight finish.
+    The sync and background work runs apart, in ``channelhub worker``."""
     import uvicorn
 
     from channelhub.api.app import create_app
     from channelhub.core.settings import get_settings
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(database()),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-    )
+    host, port = host or settings.host, port or settings.port
+    if workers > 1:  # each process builds its app (and its pool) from the environment
+        uvicorn.run(
+            "channelhub.api.app:create_app",
+            factory=True,
+            workers=workers,
+            # a process importing the whole app on a busy host answers the supervisor's
+            # first ping late; uvicorn's 5 s would kill and restart it again and again
+            timeout_worker_healthcheck=60,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=30,
+        )
+    else:
+        uvicorn.run(
+            create_app(database()),
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=30,
+        )
 
 
 @app.command()

@@ -221,14 +221,19 @@ def worker(
     batch: int = typer.Option(1000, help="jobs claimed per step"),
     concurrency: int = typer.Option(4, help="calls in flight per connection"),
     metrics_port: int | None = typer.Option(None, help="serve /metrics on this port"),
+    grace_seconds: float = typer.Option(
+        15.0, help="on SIGTERM, how long calls in flight may take to finish"
+    ),
     background: bool = typer.Option(
         True,
         "--background/--no-background",
         help="also run the periodic work: customers, rules, holds, analytics, segments",
     ),
 ) -> None:
-    """Run the dispatcher and worker loop until interrupted (SIGINT/SIGTERM finish cleanly),
-    and beside it the hub's periodic work (see channelhub.background)."""
+    """Run the dispatcher and worker loop until interrupted, and beside it the hub's periodic
+    work (see channelhub.background). SIGINT or SIGTERM stops claiming, lets the calls in
+    flight finish (up to --grace-seconds), records them and releases what is left to the
+    other workers at once."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # every call is in the message log
     if metrics_port:
@@ -242,7 +247,7 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         db = database()
-        engine = Worker(db, batch=batch, concurrency=concurrency).run(stop)
+        engine = Worker(db, batch=batch, concurrency=concurrency, grace=grace_seconds).run(stop)
         if background:
             await asyncio.gather(engine, run_background(db, stop))
         else:

@@ -32,3 +32,19 @@ def current_revision(db: Database) -> str | None:
 
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_state(db: Database) -> str:
+    """How the database's schema compares with this code's migrations: "current", "ahead"
+    (it has migrations this code does not know: a newer release is rolling out) or
+    "behind" (this code needs migrations it has not got)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(db.url))
+    known = {revision.revision for revision in script.walk_revisions()}
+    with db.engine.connect() as conn:
+        applied = set(MigrationContext.configure(conn).get_current_heads())
+    if applied - known:
+        return "ahead"
+    return "current" if applied == set(script.get_heads()) else "behind"

@@ -52,8 +52,10 @@ class Worker:
         concurrency: int = 4,
         tick: float | None = None,
         settings: Settings | None = None,
+        grace: float = 15.0,
     ) -> None:
         self.db = db
+        self.grace = grace  # seconds a stopping worker gives the calls in flight
         self.batch = batch
         self.concurrency = concurrency
         self.settings = settings or get_settings()
@@ -95,7 +97,7 @@ class Worker:
         finally:
             _local_wakers.discard(waker)
             self._stop_listening.set()
-            await self.drain()
+            await self.drain(self.grace)
             await self.close()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
