@@ -191,13 +191,10 @@ def _counts(db: Database) -> dict[str, int]:
                 inbox.c.state.in_(("new", "failed", "processing")), ~inbox.c.dedupe_key.in_(poison)
             )
         ).scalar_one()
-        inbox_dead = dict(
-            conn.execute(
-                select(inbox.c.dedupe_key.in_(poison), func.count())
-                .where(inbox.c.state == "dead")
-                .group_by(inbox.c.dedupe_key.in_(poison))
-            ).all()
+        dead_keys = list(
+            conn.execute(select(inbox.c.dedupe_key).where(inbox.c.state == "dead")).scalars()
         )
+        inbox_dead = Counter(key in poison for key in dead_keys)
         deliveries_dead = conn.execute(
             select(func.count()).select_from(deliveries).where(deliveries.c.state == "dead")
         ).scalar_one()

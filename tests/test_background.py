@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from channelhub.background import TASKS, Task, run_background, run_once
+from channelhub.background import TASKS, Task, last_failures, run_background, run_once
 from channelhub.core.database import Database
 from channelhub.customers.journeys import loyalty
 from channelhub.customers.store import customer_order_links
@@ -69,6 +69,10 @@ def test_a_failing_task_is_logged_and_the_others_keep_running(db: Database) -> N
 
     asyncio.run(main())
     assert calls.count("broken") >= 2 and calls.count("fine") >= 2
+    failures = last_failures(db)  # kept where an operator looks, with the traceback
+    assert set(failures) == {"broken"}
+    assert "RuntimeError: boom" in failures["broken"]["error"]
+    assert "Traceback" in failures["broken"]["error"]
     assert [t.name for t in TASKS] == [
         "customers", "automation", "holds", "analytics", "insight", "segments"
     ]  # fmt: skip

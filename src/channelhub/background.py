@@ -108,16 +108,57 @@ async def run_background(
 
 
 async def _loop(db: Database, task: Task, stop: asyncio.Event) -> None:
+    failing = False
     while not stop.is_set():
         started = time.monotonic()
         try:
             await asyncio.to_thread(task.run, db)
-        except Exception:  # keep the loop alive: every task resumes from its stored position
+            if failing:
+                failing = False
+                await asyncio.to_thread(_note, db, task.name, None)
+        except Exception as error:  # keep the loop alive: every task resumes from its position
+            failing = True
             log.exception(
                 "background task %s failed; it runs again in %.0f s", task.name, task.every
             )
+            await asyncio.to_thread(_note, db, task.name, error)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), task.wait_after(time.monotonic() - started))
+
+
+def _note(db: Database, name: str, error: BaseException | None) -> None:
+    """Keep a task's last failure (with its traceback) where the sync state lives, or clear
+    it once the task runs again; never raises (the database may be what failed)."""
+    from sqlalchemy import delete
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from channelhub.core.database import utcnow
+    from channelhub.sync.queue import describe
+    from channelhub.sync.store import state
+
+    key = f"background.{name}"
+    try:
+        with db.transaction() as conn:
+            conn.execute(delete(state).where(state.c.name == key))
+            if error is not None:
+                insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+                value = {"failed_at": utcnow().isoformat(), "error": describe(error)}
+                conn.execute(insert(state).values(name=key, value=value))
+    except Exception:
+        log.warning("could not record the failure of background task %s", name, exc_info=True)
+
+
+def last_failures(db: Database) -> dict[str, dict[str, Any]]:
+    """Task name -> its last failure (``failed_at``, ``error``) for tasks failing now."""
+    from sqlalchemy import select
+
+    from channelhub.sync.store import state
+
+    with db.read() as conn:
+        rows = conn.execute(
+            select(state.c.name, state.c.value).where(state.c.name.like("background.%"))
+        ).all()
+    return {name.removeprefix("background."): dict(value) for name, value in rows}
 
 
 def run_once(db: Database, tasks: tuple[Task, ...] = TASKS) -> dict[str, Any]:
