@@ -296,95 +296,122 @@ def run(
             for key, body in poison_bodies().items():
                 store_shopify_message(db, shop, key, body)
             pool = Pool(url, count=workers)
-            pool.start()
-            started = time.monotonic()
-            kill_times = sorted(started + rng.uniform(0.1, 0.9) * seconds for _ in range(kills))
-            outage_at = started + max(0.0, seconds - outage)
-            outage_started = False
-            sent: list[str] = []
-            counters: Counter[str] = Counter()
-            while time.monotonic() - started < seconds:
-                now = time.monotonic()
-                pool.watch()
-                if not outage_started and now >= outage_at:
-                    sandboxes[0].state.faults.outage(outage)
-                    outage_started = True
-                if kill_times and now >= kill_times[0]:
-                    kill_times.pop(0)
-                    pool.kill_one(rng)
-                sku = rng.choice(SKUS)
-                inventory.change_stock(
-                    db, ChangeKind.COUNT, [StockChange(sku, "wh", rng.randint(0, 80))], "chaos"
+            try:
+                return _scenario(
+                    db, url, pool, sandboxes, shop, seconds, workers, outage, kills, rng
                 )
-                counters["stock_changes"] += 1
-                if rng.random() < 0.4:
-                    amount = Decimal(rng.randint(500, 5000)) / 100
-                    prices.save_prices(
-                        db,
-                        [prices.PriceInput(rng.choice(SKUS), amount)],
-                        f"{rng.choice(CHANNELS)}_eur",
-                    )
-                    counters["price_changes"] += 1
-                if rng.random() < 0.3:
-                    number = len(sent) + 1
-                    if rng.random() < 0.5:
-                        external_id = f"C-{number}"
-                        body = _webhook_order(external_id, rng.choice(SKUS))
-                        headers = {"X-Channelhub-Signature": sign(RECEIVER_SECRET, body)}
-                        for _ in range(2 if rng.random() < 0.3 else 1):  # redeliveries
-                            receive_webhook(db, "web-hook", headers, body)
-                    else:
-                        external_id = f"gid://shopify/Order/{number}"
-                        body = json.dumps(shopify_order(number)).encode()
-                        store_shopify_message(db, shop, f"shop-{number}", body)
-                    sent.append(external_id)
-                time.sleep(0.02)
-            traffic_end = time.monotonic()  # the outage ends now too
-            for sandbox in sandboxes:
-                sandbox.state.faults.clear()
+            finally:
+                pool.kill()  # whatever happened, no worker outlives its database
+                db.dispose()
 
-            def converged() -> bool:
-                pool.watch()
-                left = _counts(db)
-                if left["jobs_open"] or left["inbox_open"] or has_new_events(db):
-                    return False
-                return not _differences(db, sandboxes) and len(_orders(db, sent)) == len(sent)
 
-            is_converged = wait_until(converged, timeout=120, interval=0.25)
-            converge_s = time.monotonic() - traffic_end
-            wait_until(lambda: _counts(db)["poison_dead"] == len(poison_bodies()), timeout=60)
-            pool.watch()
-            pool.stop()
-            left = _counts(db)
-            differences = _differences(db, sandboxes)
-            stored = _orders(db, sent)
-            db.dispose()
-            report: dict[str, Any] = {
-                "benchmark": "chaos",
-                "database": "sqlite" if url.startswith("sqlite") else "postgresql",
-                "workers": workers,
-                "seconds": seconds,
-                "outage_s": outage,
-                "kills": pool.kills,
-                "stock_changes": counters["stock_changes"],
-                "price_changes": counters["price_changes"],
-                "orders": len(sent),
-                "faults_served": sum(s.state.faults_served for s in sandboxes),
-                "worker_deaths": pool.deaths,
-                "lost_effects": len(differences) + sum(1 for e in sent if e not in stored),
-                "duplicated_effects": sum(n - 1 for n in stored.values() if n > 1),
-                "other_dead_letters": left["jobs_dead"]
-                + left["inbox_dead_other"]
-                + left["deliveries_dead"],
-                "poison": len(poison_bodies()),
-                "poison_dead": left["poison_dead"],
-                "converged": is_converged,
-                "converge_s": round(converge_s, 1),
-                "first_differences": differences[:5],
-            }
-            if pool.deaths or not is_converged:
-                report["worker_log"] = pool.tail(40)
-            return report
+def _scenario(
+    db: Database,
+    url: str,
+    pool: Pool,
+    sandboxes: list[Any],
+    shop: int,
+    seconds: float,
+    workers: int,
+    outage: float,
+    kills: int,
+    rng: random.Random,
+) -> dict[str, Any]:
+    pool.start()
+    started = time.monotonic()
+    kill_times = sorted(started + rng.uniform(0.1, 0.9) * seconds for _ in range(kills))
+    outage_at = started + max(0.0, seconds - outage)
+    outage_started = False
+    sent: list[str] = []
+    counters: Counter[str] = Counter()
+    while time.monotonic() - started < seconds:
+        now = time.monotonic()
+        pool.watch()
+        if not outage_started and now >= outage_at:
+            sandboxes[0].state.faults.outage(outage)
+            outage_started = True
+        if kill_times and now >= kill_times[0]:
+            kill_times.pop(0)
+            pool.kill_one(rng)
+        sku = rng.choice(SKUS)
+        inventory.change_stock(
+            db, ChangeKind.COUNT, [StockChange(sku, "wh", rng.randint(0, 80))], "chaos"
+        )
+        counters["stock_changes"] += 1
+        if rng.random() < 0.4:
+            amount = Decimal(rng.randint(500, 5000)) / 100
+            prices.save_prices(
+                db,
+                [prices.PriceInput(rng.choice(SKUS), amount)],
+                f"{rng.choice(CHANNELS)}_eur",
+            )
+            counters["price_changes"] += 1
+        if rng.random() < 0.3:
+            number = len(sent) + 1
+            if rng.random() < 0.5:
+                external_id = f"C-{number}"
+                body = _webhook_order(external_id, rng.choice(SKUS))
+                headers = {"X-Channelhub-Signature": sign(RECEIVER_SECRET, body)}
+                for _ in range(2 if rng.random() < 0.3 else 1):  # redeliveries
+                    receive_webhook(db, "web-hook", headers, body)
+            else:
+                external_id = f"gid://shopify/Order/{number}"
+                body = json.dumps(shopify_order(number)).encode()
+                store_shopify_message(db, shop, f"shop-{number}", body)
+            sent.append(external_id)
+        time.sleep(0.02)
+    traffic_end = time.monotonic()  # the outage ends now too
+    for sandbox in sandboxes:
+        sandbox.state.faults.clear()
+
+    reached: dict[str, float] = {}
+
+    def converged() -> bool:
+        pool.watch()
+        left = _counts(db)
+        for name in ("jobs_open", "inbox_open"):
+            if not left[name]:
+                reached.setdefault(name, time.monotonic() - traffic_end)
+        if left["jobs_open"] or left["inbox_open"] or has_new_events(db):
+            return False
+        return not _differences(db, sandboxes) and len(_orders(db, sent)) == len(sent)
+
+    is_converged = wait_until(converged, timeout=120, interval=0.25)
+    converge_s = time.monotonic() - traffic_end
+    wait_until(lambda: _counts(db)["poison_dead"] == len(poison_bodies()), timeout=60)
+    pool.watch()
+    pool.stop()
+    left = _counts(db)
+    differences = _differences(db, sandboxes)
+    stored = _orders(db, sent)
+    report: dict[str, Any] = {
+        "benchmark": "chaos",
+        "database": "sqlite" if url.startswith("sqlite") else "postgresql",
+        "workers": workers,
+        "seconds": seconds,
+        "outage_s": outage,
+        "kills": pool.kills,
+        "stock_changes": counters["stock_changes"],
+        "price_changes": counters["price_changes"],
+        "orders": len(sent),
+        "faults_served": sum(s.state.faults_served for s in sandboxes),
+        "worker_deaths": pool.deaths,
+        "lost_effects": len(differences) + sum(1 for e in sent if e not in stored),
+        "duplicated_effects": sum(n - 1 for n in stored.values() if n > 1),
+        "other_dead_letters": left["jobs_dead"]
+        + left["inbox_dead_other"]
+        + left["deliveries_dead"],
+        "poison": len(poison_bodies()),
+        "poison_dead": left["poison_dead"],
+        "converged": is_converged,
+        "converge_s": round(converge_s, 1),
+        "first_differences": differences[:5],
+        "settled_s": {name: round(at, 1) for name, at in sorted(reached.items())},
+        "sandbox_requests": sum(s.state.requests for s in sandboxes),
+    }
+    if pool.deaths or not is_converged:
+        report["worker_log"] = pool.tail(40)
+    return report
 
 
 def main() -> None:
