@@ -3,6 +3,7 @@ once with retries, dead after the last attempt, logged; and the receiver's verif
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import update
 
 from channelhub.automation import webhooks
 from channelhub.automation.events import start_at_now
-from channelhub.automation.service import READER
+from channelhub.automation.service import READER, handle_events
+from channelhub.automation.store import subscriptions
 from channelhub.automation.webhooks import WebhookInput
 from channelhub.connectors.webhook import sign_timestamped, verify_timestamped
 from channelhub.core.database import Database
@@ -126,3 +129,23 @@ def test_the_documented_receiver_code_verifies_a_real_delivery(
     assert verify(HOOK_SECRET, headers, body)
     assert not verify(HOOK_SECRET, headers, body.replace(b"MUG-1", b"MUG-2"))
     assert not verify("not-the-secret-at-all", headers, body)
+
+
+def test_a_delivery_that_raises_the_unexpected_is_kept_failed_not_raised(
+    world: Database, recorder: Recorder
+) -> None:
+    """Issue 21: one delivery must not stop the loop, whatever it raises (here a subscription
+    whose stored secret no longer decrypts); the others are delivered."""
+    subscribe(world, recorder, ("stock.changed",))
+    webhooks.save_webhook(world, WebhookInput("broken", recorder.url, HOOK_SECRET, ("*",)))
+    with world.transaction() as conn:
+        conn.execute(
+            update(subscriptions).where(subscriptions.c.code == "broken").values(secret="garbage")
+        )
+    stock(world, "wh", MUG_1=4)
+    handle_events(world)
+    asyncio.run(webhooks.deliver_due(world))  # raised InvalidToken before
+    broken = webhooks.list_deliveries(world, "broken")
+    assert broken and all(d.state == "failed" for d in broken)
+    assert all("Traceback" in (d.last_error or "") for d in broken)
+    assert [d["data"]["sku"] for d in recorder.received] == ["MUG-1"]

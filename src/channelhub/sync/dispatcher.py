@@ -57,8 +57,10 @@ def _subscribers(conn: Connection) -> list[_Subscriber]:
 
 
 def dispatch_once(db: Database, limit: int = 5000) -> int:
-    """Turn the next outbox events into jobs; the number of events read."""
-    with db.transaction() as conn:
+    """Turn the next outbox events into jobs; the number of events read (run again from the
+    start when PostgreSQL aborts it for a deadlock with a worker recording outcomes)."""
+
+    def dispatch(conn: Connection) -> int:
         value = _lock_position(conn)
         cursor = OutboxCursor.load(value)
         rows = conn.execute(
@@ -82,6 +84,8 @@ def dispatch_once(db: Database, limit: int = 5000) -> int:
         cursor.advance([r.id for r in rows], conn.dialect.name, GAP_SECONDS)
         conn.execute(update(state).where(state.c.name == POSITION).values(value=cursor.stored()))
         return len(rows)
+
+    return db.retrying(dispatch)
 
 
 def has_new_events(db: Database) -> bool:
