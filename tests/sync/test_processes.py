@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from channelhub.sync.store import jobs
 from tests.sync.conftest import Receiver, connect
 
 CHANNELHUB = str(Path(sys.executable).with_name("channelhub"))
+_LOGS: dict[int, Path] = {}  # worker pid -> the file its output goes to
 
 
 def _env(db: Database) -> dict[str, str]:
@@ -56,43 +58,56 @@ def test_readiness_checks_the_database_and_its_schema(db: Database, tmp_path: Pa
     assert "does not answer" in answer.json()["detail"]
 
 
-def test_serve_runs_several_api_processes_and_stops_on_sigterm(db: Database) -> None:
+def test_serve_runs_several_api_processes_and_stops_on_sigterm(
+    db: Database, tmp_path: Path
+) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [CHANNELHUB, "serve", "--workers", "2", "--port", str(port)],
-        env=_env(db),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:  # a file, not a pipe nobody reads until the end
+        server = subprocess.Popen(
+            [CHANNELHUB, "serve", "--workers", "2", "--port", str(port)],
+            env=_env(db),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/v1/ready").status_code == 200
+        except httpx.HTTPError:
+            return False
+
     try:
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/api/v1/ready").status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        assert _wait(ready)
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health").json()["status"] == "ok"
+        # two processes importing the whole app on a loaded 2-core machine: give them time
+        was_ready = _wait(ready, timeout=240)
+        health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health") if was_ready else None
     finally:
         server.send_signal(signal.SIGTERM)
-        output = server.communicate(timeout=60)[0].decode()
+        server.wait(timeout=60)
+    output = log.read_text(errors="replace")
+    assert was_ready, output
+    assert health is not None and health.json()["status"] == "ok"
     assert server.returncode == 0, output
     assert output.count("Started server process") == 2, output
 
 
 def _worker(db: Database, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [CHANNELHUB, "worker", "--no-background", *args],
-        env=_env(db),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = Path(tempfile.mkstemp(suffix=".log")[1])
+    with log.open("wb") as out:  # a file, not a pipe nobody reads until the end
+        worker = subprocess.Popen(
+            [CHANNELHUB, "worker", "--no-background", *args],
+            env=_env(db),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    _LOGS[worker.pid] = log
+    return worker
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> str:
     worker.send_signal(signal.SIGTERM)
-    output = worker.communicate(timeout=60)[0].decode()
+    worker.wait(timeout=60)
+    output = _LOGS.pop(worker.pid).read_text(errors="replace")
     assert worker.returncode == 0, output
     return output
 
