@@ -100,8 +100,10 @@ async def get_feeds(request: Request, state: AmazonState, seller: Seller) -> Res
         for feed in state.feeds.values()
         if feed.seller_id == seller.seller_id and "JSON_LISTINGS_FEED" in types
     ]
-    size = int(request.query_params.get("pageSize", "10") or 10)
-    return JSONResponse({"feeds": found[::-1][:size]})
+    raw_size = request.query_params.get("pageSize", "10")
+    if not raw_size.isascii() or not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
+        return invalid_input(f"pageSize {raw_size[:40]!r} is not an integer from 1 to 100.")
+    return JSONResponse({"feeds": found[::-1][: int(raw_size)]})
 
 
 async def get_feed_document(request: Request, state: AmazonState, seller: Seller) -> Response:

@@ -22,9 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channelhub.sandbox.bol import offers, orders, subscriptions
-from channelhub.sandbox.bol.errors import V10, V11, problem
+from channelhub.sandbox.bol.errors import V10, V11, instance_of, problem
 from channelhub.sandbox.bol.state import BolState
-from channelhub.sandbox.faults import Faults
+from channelhub.sandbox.faults import Faults, TokenBucket
 
 Handler = Callable[[Request, BolState], Awaitable[Response]]
 
@@ -171,21 +171,22 @@ async def _guarded(
     """Faults, bearer token, content negotiation and the endpoint's budget, then the handler."""
     path = request.url.path
     state.requests.append((request.method, path))
-    injected = await _fault(faults, media_type, path)
+    uri = instance_of(request)
+    injected = await _fault(faults, media_type, uri)
     if injected is not None:
         return injected
     authorization = request.headers.get("authorization", "")
     token = authorization[7:] if authorization.lower().startswith("bearer ") else None
     token_problem = state.token_problem(token)
     if token_problem:
-        return problem(401, "Unauthorized", token_problem, media_type=media_type, instance=path)
+        return problem(401, "Unauthorized", token_problem, media_type=media_type, instance=uri)
     if media_type not in request.headers.get("accept", ""):
         return problem(
             406,
             "Not Acceptable",
             f"This endpoint only serves {media_type}.",
             media_type=media_type,
-            instance=path,
+            instance=uri,
         )
     if request.method in ("PUT", "PATCH") or (request.method == "POST" and await request.body()):
         # A POST without a body (``/retailer/subscriptions/test/{id}``) names no media type.
@@ -196,12 +197,15 @@ async def _guarded(
                 "Unsupported Media Type",
                 f"Content-Type must be {media_type}.",
                 media_type=media_type,
-                instance=path,
+                instance=uri,
             )
     bucket, limit = state.bucket(endpoint)
     wait = bucket.take()
     remaining = max(0, int(bucket.tokens))
-    reset = math.ceil((limit.capacity - bucket.tokens) / bucket.rate)
+    # "When the budget will be replenished": the seconds until the next request is allowed
+    # again, so a 429's x-ratelimit-reset equals its Retry-After (not the time until the
+    # whole bucket is full, which for 25 per minute said 60 beside a Retry-After of 3).
+    reset = 0 if bucket.tokens >= limit.capacity else math.ceil(wait or _next_token(bucket))
     headers = {
         "x-ratelimit-limit": str(limit.capacity),
         "x-ratelimit-remaining": str(remaining),
@@ -214,7 +218,7 @@ async def _guarded(
             "Too Many Requests",
             f"Rate limit of {limit.capacity} per {limit.window:g}s exceeded for {endpoint}.",
             media_type=media_type,
-            instance=path,
+            instance=uri,
             headers=headers,
         )
     response = await handler(request, state)
@@ -222,9 +226,14 @@ async def _guarded(
     return response
 
 
+def _next_token(bucket: TokenBucket) -> float:
+    """Seconds until the bucket holds one more whole request than now."""
+    return (math.floor(bucket.tokens) + 1 - bucket.tokens) / bucket.rate
+
+
 async def _token(request: Request, state: BolState, faults: Faults) -> Response:
     """login.bol.com's ``POST /token?grant_type=client_credentials`` with HTTP Basic."""
-    injected = await _fault(faults, "application/json", request.url.path)
+    injected = await _fault(faults, "application/json", instance_of(request))
     if injected is not None:
         return injected
     if request.query_params.get("grant_type") != "client_credentials":

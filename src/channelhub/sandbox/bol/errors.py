@@ -12,6 +12,12 @@ V10 = "application/vnd.retailer.v10+json"
 V11 = "application/vnd.retailer.v11+json"
 
 
+def instance_of(request: Request) -> str:
+    """``Problem.instance``: the contract's "full URI path of the resource", an absolute URI
+    (``format: uri``) without the query, not just the path."""
+    return str(request.url.replace(query="", fragment=""))
+
+
 def problem(
     status: int,
     title: str,
@@ -48,6 +54,6 @@ def invalid(request: Request, violations: list[dict[str, str]], media_type: str)
         "Bad Request",
         "Validation error",
         media_type=media_type,
-        instance=request.url.path,
+        instance=instance_of(request),
         violations=violations,
     )

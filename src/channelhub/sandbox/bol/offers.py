@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from channelhub.sandbox.bol import validation
-from channelhub.sandbox.bol.errors import V11, invalid, json_body, problem
+from channelhub.sandbox.bol.errors import V11, instance_of, invalid, json_body, problem
 from channelhub.sandbox.bol.state import BolState, now_iso
 
 
@@ -60,7 +60,7 @@ async def create_offer(request: Request, state: BolState) -> Response:
                 "Conflict",
                 f"An offer for EAN {body['ean']} in condition {category} already exists.",
                 media_type=V11,
-                instance=request.url.path,
+                instance=instance_of(request),
                 violations=[{"name": "ean", "reason": f"Existing offer {offer['offerId']}."}],
             )
     offer_id = str(uuid.uuid4())
@@ -99,7 +99,7 @@ def _offer_or_404(request: Request, state: BolState) -> dict[str, Any] | Respons
             "Not Found",
             f"Offer {request.path_params['id']} not found.",
             media_type=V11,
-            instance=request.url.path,
+            instance=instance_of(request),
         )
     return offer
 

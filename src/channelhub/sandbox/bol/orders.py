@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from channelhub.sandbox.bol import validation
-from channelhub.sandbox.bol.errors import V10, invalid, json_body, problem
+from channelhub.sandbox.bol.errors import V10, instance_of, invalid, json_body, problem
 from channelhub.sandbox.bol.state import BolState, ProcessStatus, now_iso
 
 ORDERS_PAGE_SIZE = 50
@@ -80,7 +80,7 @@ async def get_order(request: Request, state: BolState) -> Response:
     order = state.orders.get(request.path_params["id"])
     if order is None:
         return problem(
-            404, "Not Found", "Order not found.", media_type=V10, instance=request.url.path
+            404, "Not Found", "Order not found.", media_type=V10, instance=instance_of(request)
         )
     return JSONResponse(order, media_type=V10)
 
@@ -150,7 +150,11 @@ async def process_status(request: Request, state: BolState) -> Response:
     process = state.processes.get(request.path_params["id"])
     if process is None:
         return problem(
-            404, "Not Found", "Process status not found.", media_type=V10, instance=request.url.path
+            404,
+            "Not Found",
+            "Process status not found.",
+            media_type=V10,
+            instance=instance_of(request),
         )
     base = f"{request.url.scheme}://{request.url.netloc}"
     return JSONResponse(state.settle(process).body(base), media_type=V10)

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from channelhub.sandbox.bol import validation
-from channelhub.sandbox.bol.errors import V10, invalid, json_body, problem
+from channelhub.sandbox.bol.errors import V10, instance_of, invalid, json_body, problem
 from channelhub.sandbox.bol.state import BolState, now_iso
 
 SIGNATURE_HEADER = "Signature"
@@ -90,7 +90,7 @@ def _view(subscription: dict[str, Any]) -> dict[str, Any]:
 
 def _not_found(request: Request) -> Response:
     return problem(
-        404, "Not Found", "Subscription not found.", media_type=V10, instance=request.url.path
+        404, "Not Found", "Subscription not found.", media_type=V10, instance=instance_of(request)
     )
 
 

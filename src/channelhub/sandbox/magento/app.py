@@ -12,6 +12,7 @@ optional token bucket stands for 2.4.7's backpressure (429).
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,15 +27,39 @@ PRODUCT_TYPES = frozenset(
     {"simple", "configurable", "virtual", "bundle", "grouped", "downloadable"}
 )
 CANCELLABLE = frozenset({"new", "pending_payment", "processing", "holded"})
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 class MagentoError(Exception):
-    def __init__(self, status: int, message: str, parameters: Any = None, **extra: Any) -> None:
+    """An ``error-response``. ``parameters`` name the ``%name`` placeholders of ``message``."""
+
+    def __init__(
+        self, status: int, message: str, parameters: dict[str, Any] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.body: dict[str, Any] = {"message": message, **extra}
-        if parameters is not None:
-            self.body["parameters"] = parameters
+        self.body: dict[str, Any] = error_response(message, parameters, **extra)
+
+
+def error_parameters(parameters: dict[str, Any]) -> list[dict[str, str]]:
+    """The schema's ``error-parameters``: a list of objects with string values (``fieldName``,
+    ``fieldValue``, ``resources``, or the message's other placeholder names), not the bare
+    object or list of values some Magento versions send."""
+    return [{str(name): str(value) for name, value in parameters.items()}]
+
+
+def error_response(
+    message: str, parameters: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An ``error-response`` body; each of its ``errors`` is shaped the same way."""
+    body: dict[str, Any] = {"message": message}
+    if parameters is not None:
+        body["parameters"] = error_parameters(parameters)
+    if "errors" in extra:
+        extra["errors"] = [
+            error_response(e["message"], e.get("parameters")) for e in extra["errors"]
+        ]
+    return {**body, **extra}
 
 
 def _required(name: str) -> MagentoError:
@@ -68,6 +93,13 @@ def _number(value: Any) -> float:
         raise _wrong_type(value, "float") from None
 
 
+def _integer(value: str) -> int:
+    """A query parameter typed ``integer``: Magento's type error (400) when it is not one."""
+    if not _INTEGER.fullmatch(value):
+        raise _wrong_type(value, "int")
+    return int(value)
+
+
 # --- searchCriteria ---------------------------------------------------------------------------
 
 
@@ -84,13 +116,14 @@ def _criteria(request: Request, state: MagentoState) -> dict[str, Any]:
         name = parts[1]
         if name in ("filter_groups", "filterGroups") and len(parts) == 6:
             field_name = {"conditionType": "condition_type"}.get(parts[5], parts[5])
-            groups.setdefault(int(parts[2]), {}).setdefault(int(parts[4]), {})[field_name] = value
+            group = groups.setdefault(_integer(parts[2]), {})
+            group.setdefault(_integer(parts[4]), {})[field_name] = value
         elif name in ("sortOrders", "sort_orders") and len(parts) == 4:
-            sort.setdefault(int(parts[2]), {})[parts[3]] = value
+            sort.setdefault(_integer(parts[2]), {})[parts[3]] = value
         elif name in ("pageSize", "page_size"):
-            page_size = int(value)
+            page_size = _integer(value)
         elif name in ("currentPage", "current_page"):
-            current = int(value)
+            current = _integer(value)
     if page_size is not None and page_size > state.max_page_size:
         raise MagentoError(
             400, "Maximum SearchCriteria pageSize is %max", {"max": state.max_page_size}
@@ -133,7 +166,11 @@ def _matches(item: dict[str, Any], condition: dict[str, str]) -> bool:
             "lt": left < right,
             "lteq": left <= right,
         }[kind]
-    raise MagentoError(400, 'Invalid condition type "%1"', [kind])
+    raise MagentoError(
+        400,
+        'Invalid condition type "%fieldValue"',
+        {"fieldName": "condition_type", "fieldValue": kind},
+    )
 
 
 def _search(items: list[dict[str, Any]], criteria: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +228,10 @@ def create_app(state: MagentoState | None = None, faults: Faults | None = None) 
                     )
             if not public and not _authorized(request, state):
                 return JSONResponse(
-                    {
-                        "message": "The consumer isn't authorized to access %resources.",
-                        "parameters": {"resources": "Magento_Backend::admin"},
-                    },
+                    error_response(
+                        "The consumer isn't authorized to access %resources.",
+                        {"resources": "Magento_Backend::admin"},
+                    ),
                     401,
                 )
             with state.lock:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from channelhub.sandbox.square import catalog, inventory, orders
+from channelhub.sandbox.square import catalog, inventory, orders, shapes
 from channelhub.sandbox.square.state import SQUARE_VERSION, SquareError, SquareState
 
 Handler = Callable[[SquareState, dict[str, Any]], dict[str, Any]]
@@ -89,6 +89,10 @@ async def _guarded(request: Request, state: SquareState, handler: Handler) -> Re
             return _error(SquareError(400, "EXPECTED_JSON_BODY", "the body is not JSON"))
         if not isinstance(parsed, dict):
             return _error(SquareError(400, "EXPECTED_OBJECT", "the body is not a JSON object"))
+        try:
+            shapes.check_body(request.url.path, parsed)
+        except SquareError as error:
+            return _error(error)
         body = parsed
     with state.lock:
         state.requests.append((request.method, request.url.path, body))
