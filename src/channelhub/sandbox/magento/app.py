@@ -4,7 +4,8 @@
 Served under ``/rest/{store_code}/V1``: the admin token endpoint, store configs, sources,
 products (search, create, save by SKU, retrieve), MSI source items (save, search), base prices
 (save, read), the order search, order retrieval, ship and cancel. Errors are the schema's
-``error-response`` (``message`` with ``%1``/``%name`` placeholders and ``parameters``); list
+``error-response`` (``message`` with ``%name`` placeholders, ``parameters`` the schema's list of
+objects; a base-price result's are by position, ``%1``, as its own schema says); list
 inputs over the Web API input limit (20) and pages over 300 are refused as since 2.4.3; an
 optional token bucket stands for 2.4.7's backpressure (429).
 """
@@ -312,7 +313,9 @@ def create_app(state: MagentoState | None = None, faults: Faults | None = None) 
         existing = state.products.get(sku)
         if existing is None and not product.get("name"):
             raise MagentoError(
-                400, 'The "%1" attribute value is empty. Set the attribute and try again.', ["name"]
+                400,
+                'The "%fieldName" attribute value is empty. Set the attribute and try again.',
+                {"fieldName": "name"},
             )
         type_id = product.get("type_id", (existing or {}).get("type_id", "simple"))
         if type_id not in PRODUCT_TYPES:
