@@ -13,8 +13,9 @@ from decimal import Decimal
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from channelhub.core import money
 from channelhub.core.database import Database, utcnow
-from channelhub.core.errors import Conflict, InvalidInput, NotFound, ProblemList
+from channelhub.core.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 from channelhub.core.events import record_event
 from channelhub.inventory import reserving
 from channelhub.inventory.model import LocationKind
@@ -34,6 +35,7 @@ from channelhub.orders.model import (
 from channelhub.orders.placing import Step
 from channelhub.orders.service import (
     OrderView,
+    currency_digits,
     from_minor,
     load_order,
     log_steps,
@@ -299,6 +301,15 @@ def return_items(
         amount = owed if refund is None else refund
         if amount < 0:
             raise InvalidInput("a refund is zero or more")
+        if refund is not None and not money.has_currency_digits(refund, view.currency):
+            raise InvalidInput(
+                f"a refund of {refund} has more decimals than {view.currency} allows",
+                [
+                    Problem(
+                        "refund", f"{view.currency} has {currency_digits(view.currency)} decimals"
+                    )
+                ],
+            )
         refund_minor = to_minor(amount, view.currency)
         conn.execute(
             insert(store.returns).values(

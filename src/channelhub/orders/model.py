@@ -9,6 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from channelhub.core import money
+
 
 class OrderStatus(StrEnum):
     RECEIVED = "received"
@@ -177,6 +179,28 @@ def order_problems(order: OrderInput) -> list[tuple[str, str]]:
                 problems.append((f"lines[{i}].{name}", "an amount is 0 or more and finite"))
     if order.delivery_method != DeliveryMethod.SHIP and not order.pickup_location:
         problems.append(("pickup_location", f"a {order.delivery_method.value} order names a store"))
+    return problems
+
+
+def amount_precision_problems(order: OrderInput) -> list[tuple[str, str]]:
+    """Amounts with more decimals than the order's currency has (100.125 JPY, 9.995 EUR), as
+    (where, why) pairs. Checked where a client *gives* an order (the API): rounding them would
+    book another amount than the one sent. An order a channel already took is booked as it
+    came, rounded by the one money rule (``channelhub.core.money``)."""
+    if not money.is_known_currency(order.currency):
+        return []  # order_problems and the import name the currency itself
+    digits = money.currency_digits(order.currency)
+    problems: list[tuple[str, str]] = []
+    for i, line in enumerate(order.lines):
+        for name in ("unit_price", "discount", "tax"):
+            amount: Decimal = getattr(line, name)
+            if amount.is_finite() and not money.has_currency_digits(amount, order.currency):
+                problems.append(
+                    (
+                        f"lines[{i}].{name}",
+                        f"{amount} has more decimals than {order.currency} allows ({digits})",
+                    )
+                )
     return problems
 
 

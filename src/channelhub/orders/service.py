@@ -8,14 +8,12 @@ Shipping, cancelling and returns live in ``fulfilment.py``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision, is_currency
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -23,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from channelhub.catalog.service import find_channel
 from channelhub.catalog.snapshot import Channel
 from channelhub.catalog.store import channels
+from channelhub.core import money
 from channelhub.core.bulk import insert_rows
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import ChannelhubError, Conflict, InvalidInput, NotFound, Problem
@@ -54,21 +53,21 @@ S = OrderStatus
 # --- money --------------------------------------------------------------------------------
 
 
-@functools.cache
 def currency_digits(currency: str) -> int:
-    if not is_currency(currency):
+    if not money.is_known_currency(currency):
         raise InvalidInput(f"{currency!r} is not an ISO 4217 currency code")
-    return int(get_currency_precision(currency))
+    return money.currency_digits(currency)
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
-    """An amount in the currency's minor units, rounded half to even."""
-    scaled = amount.scaleb(currency_digits(currency))
-    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    """An amount in the currency's minor units, rounded by the hub's one rule (half-up)."""
+    currency_digits(currency)
+    return money.to_minor(amount, currency)
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-currency_digits(currency))
+    currency_digits(currency)
+    return money.from_minor(minor, currency)
 
 
 # --- history and events -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Prices, promotions and the one price-resolution function every channel, API and audit uses.
 
 Pure: no I/O. Amounts are ``Decimal`` in one ISO 4217 currency, rounded to that currency's
-digits (babel) with ROUND_HALF_UP. Times are aware UTC; a period is half-open ``[starts, ends)``.
+digits (babel) by the hub's one money rule, ``channelhub.core.money`` (half-up). Times are
+aware UTC; a period is half-open ``[starts, ends)``.
 
 Resolution order:
 1. the start price is the sale price when a sale is active at that time, else the base price;
@@ -19,14 +20,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import combinations
 
-from babel.numbers import get_currency_precision, is_currency
+from channelhub.core import money
 
 #: The largest amount the hub accepts, in major units (a trillion).
-MAX_AMOUNT = Decimal("1e12")
+MAX_AMOUNT = money.MAX_AMOUNT
 PRICE_LIST_CODE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 SEGMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 HUNDRED = Decimal(100)
@@ -42,42 +43,27 @@ class PromotionKind(StrEnum):
 
 def currency_digits(currency: str) -> int:
     """How many decimals ``currency`` has (2 for EUR, 0 for JPY, 3 for KWD)."""
-    return int(get_currency_precision(currency))
+    return money.currency_digits(currency)
 
 
 def round_to_currency(amount: Decimal, currency: str) -> Decimal:
-    """``amount`` rounded half-up to the digits of ``currency``."""
-    return amount.quantize(Decimal(1).scaleb(-currency_digits(currency)), rounding=ROUND_HALF_UP)
+    """``amount`` rounded to the digits of ``currency`` by the hub's one rule (half-up)."""
+    return money.round_money(amount, currency)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
     """The amount as an integer count of the currency's minor units (cents for EUR)."""
-    return int(round_to_currency(amount, currency).scaleb(currency_digits(currency)))
+    return money.to_minor(amount, currency)
 
 
 def from_minor_units(minor: int, currency: str) -> Decimal:
-    return round_to_currency(Decimal(minor).scaleb(-currency_digits(currency)), currency)
+    return money.from_minor(minor, currency)
 
 
 def parse_amount(text: str | Decimal | int, currency: str, what: str = "amount") -> Decimal:
     """A money amount checked for ``currency``: a number, not negative, not too large, and
     with no more decimals than the currency has. Raises ``ValueError`` with the reason."""
-    if not is_currency(currency):
-        raise ValueError(f"{currency!r} is not an ISO 4217 currency code")
-    try:
-        amount = text if isinstance(text, Decimal) else Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValueError(f"{what} {str(text)[:40]!r} is not a number") from None
-    if not amount.is_finite():
-        raise ValueError(f"{what} must be a finite number")
-    if amount < 0:
-        raise ValueError(f"{what} {amount} is negative")
-    if amount >= MAX_AMOUNT:
-        raise ValueError(f"{what} {amount} is too large")
-    digits = currency_digits(currency)
-    if amount != round_to_currency(amount, currency):
-        raise ValueError(f"{what} {amount} has more decimals than {currency} allows ({digits})")
-    return round_to_currency(amount, currency)
+    return money.parse_money(text, currency, what)
 
 
 def parse_percent(text: str | Decimal | int, what: str = "percentage") -> Decimal:
@@ -227,7 +213,11 @@ def promotion_matches(promotion: Promotion, context: PriceContext, currency: str
 
 def _discount(promotion: Promotion, price: Decimal, currency: str) -> Decimal:
     if promotion.kind is PromotionKind.PERCENTAGE:
-        amount = round_to_currency(price * promotion.value / HUNDRED, currency)
+        # The price after the promotion is what is rounded (and shown, sent and booked), not
+        # the discount: 50% off 44.89 is 22.445, which is 22.45 by the one rule; rounding
+        # the discount instead would make it 22.44, a tie rounded down.
+        after = round_to_currency(price * (HUNDRED - promotion.value) / HUNDRED, currency)
+        amount = price - after
     else:
         amount = promotion.value
     return min(amount, price)

@@ -26,6 +26,7 @@ from channelhub.connectors.base import (
     Listing,
     StockLevel,
 )
+from channelhub.core.money import round_to
 
 FULFILLMENT_CHANNEL = "DEFAULT"  # the seller's own (merchant-fulfilled) quantity
 MAX_BULLET_POINTS = 5
@@ -330,7 +331,7 @@ def _line(item: dict[str, Any]) -> ChannelOrderLine:
     quantity = int(item.get("QuantityOrdered") or 0)
     total = _money(item.get("ItemPrice"))
     # ItemPrice is the price of the whole line (quantity times the unit price).
-    unit = (total / quantity).quantize(Decimal("0.01")) if quantity else total
+    unit = round_to(total / quantity, 2) if quantity else total
     return ChannelOrderLine(
         external_line_id=str(item["OrderItemId"]),
         sku=str(item.get("SellerSKU") or item.get("ASIN") or ""),
@@ -372,7 +373,7 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _number(amount: Decimal) -> float:
-    return float(amount.quantize(Decimal("0.01")))
+    return float(round_to(amount, 2))
 
 
 # --- shipments -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from channelhub.connectors.base import (
     Fulfilment,
     Listing,
 )
+from channelhub.core.money import round_to
 
 MAX_STOCK = 999  # bol.com accepts a stock amount of 0 to 999 per offer
 MAX_REFERENCE = 100
@@ -116,7 +117,7 @@ def fulfilment_body(terms: OfferTerms) -> dict[str, Any]:
 
 def pricing_body(amount: Decimal) -> dict[str, Any]:
     # One bundle price for quantity 1; the JSON number keeps the cents exactly.
-    return {"bundlePrices": [{"quantity": 1, "unitPrice": float(amount.quantize(Decimal("0.01")))}]}
+    return {"bundlePrices": [{"quantity": 1, "unitPrice": float(round_to(amount, 2))}]}
 
 
 def create_offer_body(
@@ -168,7 +169,7 @@ def stock_patch(offer: Offer, quantity: int) -> dict[str, Any] | None:
 
 def price_patch(offer: Offer, amount: Decimal) -> dict[str, Any] | None:
     """The pricing PATCH for ``amount``, or None when bol.com already has that price."""
-    if offer.price is not None and offer.price == amount.quantize(Decimal("0.01")):
+    if offer.price is not None and offer.price == round_to(amount, 2):
         return None
     return {"pricing": pricing_body(amount)}
 
@@ -192,7 +193,7 @@ def unit_price(pricing: dict[str, Any] | None) -> Decimal | None:
     """The price for a single unit in a v11 ``pricing`` object."""
     for bundle in (pricing or {}).get("bundlePrices", []):
         if bundle.get("quantity") == 1:
-            return Decimal(str(bundle["unitPrice"])).quantize(Decimal("0.01"))
+            return round_to(Decimal(str(bundle["unitPrice"])), 2)
     return None
 
 

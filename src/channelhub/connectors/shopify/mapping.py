@@ -22,10 +22,10 @@ from channelhub.connectors.base import (
     Listing,
     PermanentError,
 )
+from channelhub.core.money import round_to
 
 DEFAULT_OPTION = ("Title", "Default Title")  # Shopify's option of a product without variants
 MAX_OPTIONS = 3  # ProductSetInput.productOptions: "maximum of 3 per product"
-CENT = Decimal("0.01")
 PAID_STATUSES = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})
 
 
@@ -200,7 +200,7 @@ def _order_line(
     """
     if taxes_included and quantity > 0 and tax:
         gross = unit_price * quantity
-        unit_price = ((gross - tax) / quantity).quantize(CENT)
+        unit_price = round_to((gross - tax) / quantity, 2)
         tax = gross - unit_price * quantity
     return ChannelOrderLine(external_line_id, sku, quantity, unit_price, discount, tax)
 

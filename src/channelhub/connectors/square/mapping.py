@@ -9,12 +9,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import get_currency_precision
-
 from channelhub.connectors.base import ChannelOrder, ChannelOrderLine, ChannelPrice, Listing
+from channelhub.core.money import from_minor, to_minor
 
 MAX_NAME = 512
 MAX_DESCRIPTION = 4096
@@ -40,16 +39,14 @@ def idempotency_key(kind: str, body: object) -> str:
 
 def to_money(amount: Decimal, currency: str) -> dict[str, Any]:
     """Square's Money: an integer count of the currency's smallest unit."""
-    digits = int(get_currency_precision(currency))
-    minor = amount.scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-    return {"amount": int(minor), "currency": currency}
+    return {"amount": to_minor(amount, currency), "currency": currency}
 
 
 def from_money(money: Mapping[str, Any] | None, currency: str) -> Decimal:
     if not money:
         return Decimal(0)
     code = str(money.get("currency") or currency)
-    return Decimal(int(money.get("amount") or 0)).scaleb(-int(get_currency_precision(code)))
+    return from_minor(int(money.get("amount") or 0), code)
 
 
 def variation_name(listing: Listing) -> str:

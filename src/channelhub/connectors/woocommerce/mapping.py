@@ -23,6 +23,7 @@ from channelhub.connectors.base import (
     Listing,
     PermanentError,
 )
+from channelhub.core.money import round_to
 
 #: Statuses whose order the hub treats as cancelled.
 CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash"})
@@ -72,7 +73,7 @@ def money(amount: Decimal) -> str:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent <= -2:
         return f"{amount:f}"
-    return f"{amount.quantize(Decimal('0.01')):f}"
+    return f"{round_to(amount, 2):f}"
 
 
 def price_fields(price: ChannelPrice) -> dict[str, str]:
@@ -256,7 +257,7 @@ def order_line(item: Mapping[str, Any], order_id: Any) -> ChannelOrderLine:
         external_line_id=str(item["id"]),
         sku=str(sku),
         quantity=quantity,
-        unit_price=unit.quantize(Decimal("0.0001")).normalize() if unit else Decimal(0),
+        unit_price=round_to(unit, 4).normalize() if unit else Decimal(0),
         discount=max(Decimal(0), subtotal - total),
         tax=decimal(item.get("total_tax"), f"the tax of {where}"),
     )
