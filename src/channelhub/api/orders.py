@@ -15,6 +15,7 @@ from channelhub.api.deps import Reader, Writer, get_db
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
 from channelhub.core.database import Database
+from channelhub.core.errors import InvalidInput, Problem
 from channelhub.orders import fulfilment, service
 from channelhub.orders.model import (
     Customer,
@@ -25,6 +26,7 @@ from channelhub.orders.model import (
     PaymentStatus,
     PostalAddress,
     ReturnCondition,
+    amount_precision_problems,
 )
 
 # Stock and order routes may name a missing channel, location, SKU or order (404) or
@@ -120,6 +122,17 @@ class OrderIn(BaseModel):
         )
 
 
+def _refuse_rounding(order: OrderInput, prefix: str = "") -> None:
+    """A 422 naming each amount with more decimals than the currency has: an amount given
+    here is booked as given, never rounded silently (see docs/money.md)."""
+    found = amount_precision_problems(order)
+    if found:
+        raise InvalidInput(
+            f"order {order.external_id!r} has amounts {order.currency} cannot hold",
+            [Problem(prefix + where, why) for where, why in found],
+        )
+
+
 class ProblemOut(BaseModel):
     location: str
     message: str
@@ -143,7 +156,9 @@ def import_order(
 ) -> ImportOut:
     """Import one channel order. The same (channel, external id) again updates it or, when
     nothing changed, returns it unchanged (200), so a retried call is harmless."""
-    result = service.import_order(db, body.to_input(), actor="api")
+    order = body.to_input()
+    _refuse_rounding(order)
+    result = service.import_order(db, order, actor="api")
     if result.outcome != "created":
         response.status_code = status.HTTP_200_OK
     return _import_out(result)
@@ -156,7 +171,10 @@ def import_orders(
     db: Database = Depends(get_db),
 ) -> list[ImportOut]:
     """Import many orders; each reports its own outcome (created, updated, unchanged, rejected)."""
-    results = service.import_orders(db, [o.to_input() for o in body], actor="api")
+    orders = [o.to_input() for o in body]
+    for i, order in enumerate(orders):
+        _refuse_rounding(order, f"[{i}].")
+    results = service.import_orders(db, orders, actor="api")
     return [_import_out(r) for r in results]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from channelhub.catalog.service import list_channels
+from channelhub.core import money
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import Conflict, InvalidInput, NotFound, Problem
 from channelhub.inventory import reserving
@@ -101,6 +102,15 @@ def _sale_order(db: Database, shop: Store, sale: Sale, key: str) -> OrderInput:
                 )
                 continue
             price = found.effective_price
+        for name, amount in (("unit_price", price), ("discount", line.discount), ("tax", line.tax)):
+            if not money.has_currency_digits(amount, currency):
+                digits = money.currency_digits(currency)
+                problems.append(
+                    Problem(
+                        f"lines[{i}].{name}",
+                        f"{amount} has more decimals than {currency} allows ({digits})",
+                    )
+                )
         lines.append(LineInput(line.sku, line.quantity, price, line.discount, line.tax))
     if not sale.lines:
         problems.append(Problem("lines", "a sale has at least one line"))
