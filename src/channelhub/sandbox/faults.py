@@ -73,3 +73,17 @@ class TokenBucket:
             self.tokens -= cost
             return 0.0
         return (cost - self.tokens) / self.rate
+
+
+#: What a handler raises when a request's JSON is not of the types the platform's contract
+#: gives it (a string where a list belongs, a list of nulls, an object as a code). Platforms
+#: check requests against their schema before any handler runs and answer 400, so each
+#: sandbox turns these into its platform's 400 too, never a 500. The checks each sandbox makes
+#: itself come first and name the field; this is the net under them.
+MISTYPED_REQUEST: tuple[type[Exception], ...] = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ValueError,
+)

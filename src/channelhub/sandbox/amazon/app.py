@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from channelhub.sandbox.amazon import feeds, listings, orders
-from channelhub.sandbox.amazon.errors import errors
+from channelhub.sandbox.amazon.errors import errors, invalid_input
 from channelhub.sandbox.amazon.state import AmazonState, Seller
-from channelhub.sandbox.faults import Faults
+from channelhub.sandbox.faults import MISTYPED_REQUEST, Faults
 
 Handler = Callable[[Request, AmazonState, Seller], Awaitable[Response]]
 ITEM = "/listings/2021-08-01/items/{seller_id}/{sku:path}"
@@ -123,7 +123,10 @@ async def _guarded(
             "You exceeded your quota for the requested resource.",
             headers=headers,
         )
-    response = await handler(request, state, seller)
+    try:
+        response = await handler(request, state, seller)
+    except MISTYPED_REQUEST as error:
+        response = invalid_input(f"The request is not valid: {error}")
     response.headers.update(headers)
     return response
 

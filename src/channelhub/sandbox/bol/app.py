@@ -24,7 +24,7 @@ from starlette.routing import Route
 from channelhub.sandbox.bol import offers, orders, subscriptions
 from channelhub.sandbox.bol.errors import V10, V11, instance_of, problem
 from channelhub.sandbox.bol.state import BolState
-from channelhub.sandbox.faults import Faults, TokenBucket
+from channelhub.sandbox.faults import MISTYPED_REQUEST, Faults, TokenBucket
 
 Handler = Callable[[Request, BolState], Awaitable[Response]]
 
@@ -221,7 +221,17 @@ async def _guarded(
             instance=uri,
             headers=headers,
         )
-    response = await handler(request, state)
+    try:
+        response = await handler(request, state)
+    except MISTYPED_REQUEST as error:
+        return problem(
+            400,
+            "Bad Request",
+            "Validation error",
+            media_type=media_type,
+            instance=uri,
+            violations=[{"name": "body", "reason": f"Request is not valid: {error}"}],
+        )
     response.headers.update(headers)
     return response
 

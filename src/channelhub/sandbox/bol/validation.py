@@ -228,7 +228,7 @@ def cancellation_violations(body: Any) -> list[Violation]:
     if not isinstance(item, dict) or not item.get("orderItemId"):
         violations.append({"name": "orderItems[0].orderItemId", "reason": "Required field."})
     reason = item.get("reasonCode") if isinstance(item, dict) else None
-    if reason not in CANCELLATION_REASONS:
+    if not isinstance(reason, str) or reason not in CANCELLATION_REASONS:
         violations.append(
             {
                 "name": "orderItems[0].reasonCode",

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from channelhub.sandbox.faults import Faults
+from channelhub.sandbox.faults import MISTYPED_REQUEST, Faults
 from channelhub.sandbox.magento.state import MagentoState, now, stamp
 
 PRODUCT_TYPES = frozenset(
@@ -241,6 +241,14 @@ def create_app(state: MagentoState | None = None, faults: Faults | None = None) 
                 result = await handler(request)
             except MagentoError as error:
                 return JSONResponse(error.body, error.status)
+            except MISTYPED_REQUEST:
+                return JSONResponse(
+                    error_response(
+                        "The request data doesn't match the types the service expects. "
+                        "Verify and try again."
+                    ),
+                    400,
+                )
             return result if isinstance(result, Response) else JSONResponse(result)
 
         return run

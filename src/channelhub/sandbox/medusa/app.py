@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from channelhub.sandbox.faults import Faults, TokenBucket
+from channelhub.sandbox.faults import MISTYPED_REQUEST, Faults, TokenBucket
 from channelhub.sandbox.medusa import admin
 from channelhub.sandbox.medusa.state import MedusaError, MedusaState
 
@@ -65,6 +65,8 @@ def create_app(state: MedusaState | None = None, faults: Faults | None = None) -
                 body = await handler(request, state)
             except MedusaError as failure:
                 return error(failure.status, failure.kind, failure.message)
+            except MISTYPED_REQUEST as failure:
+                return error(400, "invalid_data", f"Invalid request: {failure}")
             return JSONResponse(body, status_code=status)
 
         return Route(path, serve, methods=[method])

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channelhub.sandbox.faults import MISTYPED_REQUEST
 from channelhub.sandbox.square import catalog, inventory, orders, shapes
 from channelhub.sandbox.square.state import SQUARE_VERSION, SquareError, SquareState
 
@@ -100,4 +101,6 @@ async def _guarded(request: Request, state: SquareState, handler: Handler) -> Re
             answer = handler(state, body)
         except SquareError as error:
             return _error(error)
+        except MISTYPED_REQUEST as error:
+            return _error(SquareError(400, "BAD_REQUEST", f"The request is not valid: {error}"))
     return JSONResponse(answer, headers={"square-version": version})

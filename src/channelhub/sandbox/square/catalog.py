@@ -184,11 +184,11 @@ def search(state: SquareState, body: dict[str, Any]) -> dict[str, Any]:
     types = body.get("object_types") or ["ITEM", "ITEM_VARIATION"]
     query = body.get("query") or {}
     found = [o for o in state.objects.values() if o["type"] in types]
-    if "exact_query" in query:
+    if query.get("exact_query") is not None:
         exact = query["exact_query"]
         name, wanted = _require(exact, "attribute_name"), str(_require(exact, "attribute_value"))
         found = [o for o in found if str(_attribute(o, name)).lower() == wanted.lower()]
-    elif "set_query" in query:
+    elif query.get("set_query") is not None:
         values = _require(query["set_query"], "attribute_values")
         if len(values) > MAX_SET_VALUES:
             raise SquareError(
