@@ -5,7 +5,7 @@ sandbox serves, and sends each a few generated requests, valid and invalid, with
 credential, so type-confused bodies and parameters reach the handlers. A sandbox must answer
 them as the platform would, with a 4xx in the platform's error format, never a server error.
 
-Runs are derandomized and short (``CHANNELHUB_SANDBOX_FUZZ_EXAMPLES`` per operation, 8 by
+Runs are derandomized and short (``CHANNELHUB_SANDBOX_FUZZ_EXAMPLES`` per operation, 6 by
 default), so the suite stays fast and a failure reproduces. WooCommerce publishes no OpenAPI
 document (its contract here is the REST reference in Markdown), and Shopify's is a GraphQL SDL
 the sandbox serves only in part, so neither is fuzzed here.
@@ -13,17 +13,11 @@ the sandbox serves only in part, so neither is fuzzed here.
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import re
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import pytest
 import schemathesis
-import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from starlette.routing import Route
@@ -33,6 +27,7 @@ from channelhub.sandbox.amazon import create_app as amazon_app
 from channelhub.sandbox.amazon.app import ROUTES as AMAZON_ROUTES
 from channelhub.sandbox.bol import BolState
 from channelhub.sandbox.bol import create_app as bol_app
+from channelhub.sandbox.contracts import load_contract_json, load_contract_yaml
 from channelhub.sandbox.magento import MagentoState
 from channelhub.sandbox.magento import create_app as magento_app
 from channelhub.sandbox.medusa import create_app as medusa_app
@@ -40,28 +35,13 @@ from channelhub.sandbox.medusa.state import MedusaState
 from channelhub.sandbox.square import SquareState
 from channelhub.sandbox.square import create_app as square_app
 
-EXAMPLES = int(os.environ.get("CHANNELHUB_SANDBOX_FUZZ_EXAMPLES", "8"))
-SPECS = Path(os.environ.get("CHANNELHUB_SPECS", "/work/shared/specs"))
-#: Where the shared reference library keeps a platform under another folder name.
-_SHARED_FOLDER = {"amazon": "amazon-sp-api"}
+EXAMPLES = int(os.environ.get("CHANNELHUB_SANDBOX_FUZZ_EXAMPLES", "6"))
 
 
 def contract(platform: str, name: str) -> dict[str, Any]:
-    """A platform's published contract, parsed (JSON or YAML, plain or gzipped).
-
-    The one place these tests read contracts: once the vendored copies and their loader
-    (``channelhub.sandbox.contracts``) are on main, this becomes
-    ``load_contract_json``/``load_contract_yaml(platform, name)``."""
-    path = SPECS / _SHARED_FOLDER.get(platform, platform) / name
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    text = raw.decode()
-    document: dict[str, Any] = (
-        json.loads(text)
-        if name.endswith(".json")
-        else yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    )
+    """A platform's published contract, parsed, from the copies kept in the package."""
+    load = load_contract_json if name.endswith(".json") else load_contract_yaml
+    document: dict[str, Any] = load(platform, name)
     return document
 
 
@@ -220,15 +200,12 @@ def test_medusa_sandbox_never_answers_5xx(case: Any) -> None:
 
 def test_every_sandbox_has_operations_to_fuzz() -> None:
     """A renamed route or contract path would otherwise leave a sandbox silently unfuzzed."""
-    counts: dict[str, int] = {}
-    schemas: dict[str, Callable[[], Any]] = {
-        "square": lambda: square_schema,
-        "magento": lambda: magento_schema,
-        "amazon": lambda: amazon_schema,
-        "bol": lambda: bol_schema,
-        "medusa": lambda: medusa_schema,
+    schemas = {
+        "square": square_schema,
+        "magento": magento_schema,
+        "amazon": amazon_schema,
+        "bol": bol_schema,
+        "medusa": medusa_schema,
     }
-    for name, schema in schemas.items():
-        counts[name] = len(list(schema().get_all_operations()))
+    counts = {name: len(list(schema.get_all_operations())) for name, schema in schemas.items()}
     assert all(count >= 5 for count in counts.values()), counts
-    assert pytest is not None
