@@ -46,7 +46,8 @@ def test_a_known_listing_keeps_its_ids_and_versions_and_truncates_to_square_limi
 
 
 def test_money_uses_the_currency_minor_units() -> None:
-    assert mapping.to_money(Decimal("1.005"), "EUR") == {"amount": 100, "currency": "EUR"}
+    # a tie rounds half-up, the hub's one money rule (docs/money.md)
+    assert mapping.to_money(Decimal("1.005"), "EUR") == {"amount": 101, "currency": "EUR"}
     assert mapping.to_money(Decimal("1500"), "JPY") == {"amount": 1500, "currency": "JPY"}
     assert mapping.from_money({"amount": 1234, "currency": "KWD"}, "EUR") == Decimal("1.234")
 
