@@ -15,6 +15,7 @@ last one committed. A task that fails is logged and tried again at its next turn
 - segments: recompute the RFM, channel-mix and favourite-category segments, again after 120
   times what the last run took, at least a minute and at most an hour apart (a small shop's
   new customers are scored within a minute; a large one spends under 1% of a core on it).
+- feeds, every minute: publish each feed that changed (``channelhub.feeds.scheduling``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from channelhub.core.database import Database
 from channelhub.core.pacing import paced
+from channelhub.feeds.scheduling import publish_due
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ TASKS = (
     Task("analytics", 60.0, _analytics),
     Task("insight", 30.0, _insight),
     Task("segments", 60.0, _segments, most=3600.0),
+    Task("feeds", 60.0, publish_due),
 )
 
 

@@ -5,6 +5,12 @@ Feed files are fetched by Merchant Center and Meta on a schedule, which can send
 headers nor an OAuth flow: each feed has its own secret token, given as ``?token=``. An API key
 with the read scope (``Authorization: Bearer`` or ``X-API-Key``) opens every feed as well.
 Files carry a strong ``ETag``; a fetch with a matching ``If-None-Match`` gets 304.
+
+A request never builds a feed: it serves the newest publication (the worker publishes on
+change, or ``POST /api/v1/feeds/{code}/publish``), or 404 saying so. ``/feeds/{code}.{ext}``
+serves the newest full version; ``/feeds/{code}/delta.{ext}`` the newest delta, cumulative
+since that full version (an empty one when no delta followed it), never one older than it.
+The ``X-Feed-Kind`` header says which.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey, Scope, authenticate, require
 from channelhub.core.database import Database
 from channelhub.core.errors import NotFound, Unauthenticated
+from channelhub.core.redaction import install_log_redaction
 from channelhub.feeds import service
 from channelhub.feeds.model import MEDIA_TYPES, Feed, FeedFormat, FeedKind, VersionKind
 
 router = APIRouter()
+# Feed tokens travel in the query string, which access logs print: redact every log line.
+install_log_redaction()
 
 FeedCode = Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")]
 FeedFile = Annotated[
@@ -64,8 +73,14 @@ class FeedOut(BaseModel):
     channel: str
     locale: str
     settings: dict[str, Any]
-    url: str = Field(description="where the full feed is served (add ?token=...)")
-    delta_url: str
+    url: str = Field(
+        description="the newest full version (add ?token=...): every valid item; point the "
+        "platform's full (replace) fetch here"
+    )
+    delta_url: str = Field(
+        description="the newest delta, cumulative since that full version: items added or "
+        "changed, and removed ones marked out of stock; point a supplemental or update fetch here"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -296,13 +311,17 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return any(t == "*" or t.removeprefix("W/") == etag for t in tags)
 
 
-def _serve(request: Request, feed: Feed, version: service.Version) -> Response:
+def _serve(
+    request: Request, feed: Feed, version: service.Version, kind: str, base: int
+) -> Response:
     etag = f'"{version.etag}"'
     headers = {
         "ETag": etag,
         "Cache-Control": "no-cache",
         "Last-Modified": version.finished_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
         "X-Feed-Version": str(version.number),
+        "X-Feed-Kind": kind,
+        "X-Feed-Base-Version": str(base),
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -310,6 +329,23 @@ def _serve(request: Request, feed: Feed, version: service.Version) -> Response:
     return StreamingResponse(
         service.open_version(version), media_type=feed.media_type, headers=headers
     )
+
+
+def _serve_empty_delta(request: Request, feed: Feed, full: service.Version) -> Response:
+    """The delta right after a full version: no item differs from it (nothing is built)."""
+    body = service.empty_delta(feed)
+    etag = f'"{full.etag}-delta"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-cache",
+        "Last-Modified": full.finished_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "X-Feed-Version": str(full.number),
+        "X-Feed-Kind": "delta",
+        "X-Feed-Base-Version": str(full.number),
+    }
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body, media_type=feed.media_type, headers=headers)
 
 
 def _feed_for_file(db: Database, request: Request, file: str, token: str | None) -> Feed:
@@ -329,13 +365,13 @@ def feed_file(
     file: FeedFile,
     token: str | None = Query(None, max_length=200, description="the feed's access token"),
 ) -> Response:
-    """The feed's newest full version (published now if it has none yet)."""
+    """The feed's newest full version (the request never builds one: 404 until published)."""
     db = get_db(request)
     feed = _feed_for_file(db, request, file, token)
     version = service.latest_version(db, feed.code, VersionKind.FULL)
     if version is None:
-        version = service.publish(db, feed.code)
-    return _serve(request, feed, version)
+        raise NotFound(_UNPUBLISHED.format(code=feed.code))
+    return _serve(request, feed, version, "full", version.number)
 
 
 @router.get(
@@ -350,10 +386,22 @@ def delta_file(
     extension: Annotated[str, PathParam(pattern=r"^(xml|tsv|csv)$")],
     token: str | None = Query(None, max_length=200, description="the feed's access token"),
 ) -> Response:
-    """The feed's newest delta version: the items added or changed since the version before."""
+    """The feed's newest delta, cumulative since its newest full version: the items added or
+    changed since then, and the ones removed marked out of stock. Never a delta older than
+    the newest full version: right after one, an empty delta."""
     db = get_db(request)
     feed = _feed_for_file(db, request, f"{code}.{extension}", token)
+    full = service.latest_version(db, feed.code, VersionKind.FULL)
+    if full is None:
+        raise NotFound(_UNPUBLISHED.format(code=feed.code))
     version = service.latest_version(db, feed.code, VersionKind.DELTA)
-    if version is None:
-        raise NotFound(f"feed {code!r} has no delta version yet")
-    return _serve(request, feed, version)
+    if version is None or version.number < full.number:
+        return _serve_empty_delta(request, feed, full)
+    return _serve(request, feed, version, "delta", full.number)
+
+
+_UNPUBLISHED = (
+    "feed {code!r} has not been published yet: the worker publishes it shortly after it is "
+    "defined (channelhub worker), or publish it now with POST /api/v1/feeds/{code}/publish "
+    "or `channelhub feed generate {code}`"
+)

@@ -13,7 +13,7 @@ from typing import Any
 
 from channelhub.catalog.model import effective_values
 from channelhub.catalog.snapshot import Channel
-from channelhub.feeds.model import LIST_SEPARATOR, Feed, FeedKind, LinkTemplate
+from channelhub.feeds.model import LIST_SEPARATOR, Feed, FeedKind, LinkTemplate, encode_url
 from channelhub.feeds.store import ProductRow
 from channelhub.inventory.model import StockPosition, available_to_promise
 from channelhub.inventory.service import pool_of
@@ -56,6 +56,29 @@ class BuildContext:
     promotions: tuple[Promotion, ...]
     categories: Mapping[str, Category]
     stores: tuple[Store, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForeignPrice:
+    """A product's row in another of the channel's price lists (another currency): read when
+    the channel's own list has no row, so the report can say the currency is wrong."""
+
+    currency: str
+    base_minor: int
+    sale_minor: int | None
+    sale_starts_at: datetime | None
+    sale_ends_at: datetime | None
+
+
+#: (price, sale_price, sale_price_effective_date) as feed text.
+PriceText = tuple[str, str, str]
+
+
+def effective_date(start: datetime | None, end: datetime | None, at: datetime) -> str:
+    """An ISO 8601 interval (answer/6324460), in UTC; empty without an end."""
+    if end is None:
+        return ""
+    return f"{(start or at).strftime('%Y-%m-%dT%H:%M+0000')}/{end.strftime('%Y-%m-%dT%H:%M+0000')}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +138,7 @@ class ItemBuilder:
         channel, locale = context.channel, feed.locale
         self._scope_keys = (f"{channel}|{locale}", f"*|{locale}", f"{channel}|*", "*|*")
         self._product_types: dict[str, str] = {}
-        self._prices: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._prices: dict[tuple[Any, ...], PriceText] = {}
 
     # --- values -------------------------------------------------------------------------
 
@@ -140,9 +163,9 @@ class ItemBuilder:
         return None
 
     def _image(self, reference: str) -> str:
-        if reference.startswith(("http://", "https://")) or not self.image_base:
-            return reference
-        return f"{self.image_base}/{reference.lstrip('/')}"
+        if not reference.startswith(("http://", "https://")) and self.image_base:
+            reference = f"{self.image_base}/{reference.lstrip('/')}"
+        return encode_url(reference, image=True)
 
     def _category_fields(self, paths: Sequence[str]) -> tuple[str, str]:
         """google_product_category (the deepest mapped category) and product_type."""
@@ -169,11 +192,25 @@ class ItemBuilder:
 
     # --- prices and stock ---------------------------------------------------------------
 
-    def price_of(self, row: ProductRow, paths: Sequence[str]) -> tuple[str, str]:
-        """(price, sale_price) as "15.00 EUR" text: the effective channel price, and the base
-        price with it as sale price when a sale or promotion lowers it."""
+    def price_of(
+        self, row: ProductRow, paths: Sequence[str], foreign: ForeignPrice | None = None
+    ) -> PriceText:
+        """(price, sale_price, sale_price_effective_date) as feed text: the effective channel
+        price, and the base price with it as sale price when a sale or promotion lowers it.
+        Without a row in the channel's list, the row of another of its lists (``foreign``),
+        whose currency the rules then refuse by name."""
         if row.base_minor is None:
-            return "", ""
+            if foreign is None:
+                return "", "", ""
+            return self._resolve_price(
+                row.sku,
+                foreign.currency,
+                foreign.base_minor,
+                foreign.sale_minor,
+                foreign.sale_starts_at,
+                foreign.sale_ends_at,
+                paths,
+            )
         # Without promotions the resolution depends on the price row alone: resolve each
         # distinct row once (catalogs share price points).
         key = (row.base_minor, row.sale_minor, row.sale_starts_at, row.sale_ends_at)
@@ -181,28 +218,46 @@ class ItemBuilder:
             cached = self._prices.get(key)
             if cached is not None:
                 return cached
-        found = self._resolve_price(row, paths)
+        found = self._resolve_price(
+            row.sku,
+            self.context.currency,
+            row.base_minor,
+            row.sale_minor,
+            row.sale_starts_at,
+            row.sale_ends_at,
+            paths,
+        )
         if not self.context.promotions and len(self._prices) < 100_000:
             self._prices[key] = found
         return found
 
-    def _resolve_price(self, row: ProductRow, paths: Sequence[str]) -> tuple[str, str]:
-        assert row.base_minor is not None
-        currency = self.context.currency
+    def _resolve_price(
+        self,
+        sku: str,
+        currency: str,
+        base_minor: int,
+        sale_minor: int | None,
+        starts_at: datetime | None,
+        ends_at: datetime | None,
+        paths: Sequence[str],
+    ) -> PriceText:
         sale = (
-            SalePrice(
-                from_minor_units(row.sale_minor, currency), row.sale_starts_at, row.sale_ends_at
-            )
-            if row.sale_minor is not None
+            SalePrice(from_minor_units(sale_minor, currency), starts_at, ends_at)
+            if sale_minor is not None
             else None
         )
-        entry = PriceEntry(row.sku, currency, from_minor_units(row.base_minor, currency), sale)
-        context = PriceContext(row.sku, self.channel, self.context.at, None, tuple(paths))
+        entry = PriceEntry(sku, currency, from_minor_units(base_minor, currency), sale)
+        context = PriceContext(sku, self.channel, self.context.at, None, tuple(paths))
         resolution = resolve_price(entry, context, self.context.promotions)
         effective = f"{resolution.effective_price} {currency}"
         if resolution.effective_price < resolution.base_price:
-            return f"{resolution.base_price} {currency}", effective
-        return effective, ""
+            # The sale's own window when the row's sale sets the price (promotions' periods
+            # are not the item's to announce: they are re-resolved at every publication).
+            dates = ""
+            if resolution.sale_price is not None and not resolution.applied:
+                dates = effective_date(starts_at, ends_at, self.context.at)
+            return f"{resolution.base_price} {currency}", effective, dates
+        return effective, "", ""
 
     # --- items --------------------------------------------------------------------------
 
@@ -211,13 +266,19 @@ class ItemBuilder:
         rows: Sequence[ProductRow],
         positions: Mapping[str, list[StockPosition]],
         category_paths: Mapping[int, list[str]],
+        foreign: Mapping[str, ForeignPrice] | None = None,
     ) -> list[BuiltItem]:
         """The items of a chunk of products (local inventory: one per store that stocks it)."""
+        foreign = foreign or {}
         if self.kind is FeedKind.GOOGLE_LOCAL_INVENTORY:
-            return self._local_items(rows, positions, category_paths)
+            return self._local_items(rows, positions, category_paths, foreign)
         items = []
         for row in rows:
-            items.append(self._product_item(row, positions.get(row.sku, ()), category_paths))
+            items.append(
+                self._product_item(
+                    row, positions.get(row.sku, ()), category_paths, foreign.get(row.sku)
+                )
+            )
         return items
 
     def _product_item(
@@ -225,10 +286,11 @@ class ItemBuilder:
         row: ProductRow,
         positions: Sequence[StockPosition],
         category_paths: Mapping[int, list[str]],
+        foreign: ForeignPrice | None = None,
     ) -> BuiltItem:
         values = effective_values(row.values, row.parent_values)
         paths = category_paths.get(row.id, ())
-        price, sale_price = self.price_of(row, paths)
+        price, sale_price, sale_dates = self.price_of(row, paths, foreign)
         in_stock = available_to_promise(positions, self.context.buffer) > 0
         images = self._value(values, "images")
         image_list = [self._image(str(i)) for i in images] if isinstance(images, list) else []
@@ -241,7 +303,7 @@ class ItemBuilder:
         brand = _text(self._value(values, "brand"))
         condition = _text(self._value(values, "condition")) or self.default_condition
         google_category, product_type = self._category_fields(paths)
-        link = self.link.render(row.sku, row.parent_sku, self.locale)
+        link = encode_url(self.link.render(row.sku, row.parent_sku, self.locale))
         title = _text(self._value(values, "title"))
         description = _text(self._value(values, "description"))
         color = _text(self._value(values, "color"))
@@ -259,6 +321,7 @@ class ItemBuilder:
                 "in_stock" if in_stock else "out_of_stock",
                 price,
                 sale_price,
+                sale_dates,
                 brand,
                 gtin,
                 mpn,
@@ -282,6 +345,7 @@ class ItemBuilder:
                 brand,
                 additional,
                 sale_price,
+                sale_dates,
                 group,
                 gtin,
                 mpn,
@@ -296,6 +360,7 @@ class ItemBuilder:
         rows: Sequence[ProductRow],
         positions: Mapping[str, list[StockPosition]],
         category_paths: Mapping[int, list[str]],
+        foreign: Mapping[str, ForeignPrice],
     ) -> list[BuiltItem]:
         stores = {store.id: store.code for store in self.context.stores}
         items = []
@@ -303,7 +368,9 @@ class ItemBuilder:
             at_stores = [p for p in positions.get(row.sku, ()) if p.location_id in stores]
             if not at_stores:
                 continue
-            price, sale_price = self.price_of(row, category_paths.get(row.id, ()))
+            price, sale_price, sale_dates = self.price_of(
+                row, category_paths.get(row.id, ()), foreign.get(row.sku)
+            )
             for position in sorted(at_stores, key=lambda p: stores[p.location_id]):
                 code = stores[position.location_id]
                 quantity = position.sellable
@@ -315,7 +382,9 @@ class ItemBuilder:
                             code,
                             row.sku,
                             str(quantity),
-                            sale_price or price,
+                            price,
+                            sale_price,
+                            sale_dates,
                             "in_stock" if quantity > 0 else "out_of_stock",
                         ),
                     )

@@ -1,17 +1,43 @@
 """The specification rules each feed item must meet before it may leave the hub. Pure.
 
-Google Merchant Center's product data specification: id at most 50 characters, title 150,
-description 5,000, brand 70, mpn 70, item_group_id 50, color and size 100, product_type 750;
-link and image_link absolute http(s) URLs of at most 2,000 characters, up to 10
-additional_image_link; availability in_stock, out_of_stock, preorder or backorder; price (and
-sale_price) as "15.00 EUR", a positive number and an ISO 4217 code, a sale price below the
-price; a gtin of 8, 12, 13 or 14 digits with a valid GS1 check digit; brand required for new
-products; identifier_exists "no" when neither gtin nor mpn is given; condition new,
-refurbished or used. Local inventory: store_code (at most 64), id, a whole non-negative
-quantity, availability in_stock, limited_availability, on_display_to_order or out_of_stock.
-Meta's catalog: id 100, title 200, description 9,999, brand 100, availability "in stock",
-"out of stock", "preorder", "available for order" or "discontinued", condition required, up to
-20 additional images.
+Every rule cites the page it was written from (Google Merchant Center help pages by their
+``support.google.com/merchants/answer/<n>`` number, Meta's developer pages by path):
+
+- Google product data specification (answer/7052112): id 1-50 characters (answer/6324405),
+  title 150, description 5,000, brand 70, mpn 70, item_group_id 50, color and size 100,
+  product_type 750; availability in_stock, out_of_stock, preorder or backorder; price and
+  sale_price "15.00 EUR" (a positive number and an ISO 4217 code); sale_price below price;
+  brand required for new products; identifier_exists "no" when neither gtin nor mpn is given;
+  condition new, refurbished or used.
+- URLs (link answer/6324416, image_link answer/6324350, additional_image_link answer/6324370):
+  "URL (including http or https), ASCII characters only, and RFC 3986 compliant", 1-2,000
+  characters; commas inside an image URL encoded as %2C, because text feeds separate the
+  additional images with commas.
+- GTIN (answer/6324461): 8, 12, 13 or 14 digits with a valid GS1 check digit; not in the
+  restricted range, "codes start with 2, 02, or 04" where "the first digit of a 14-digit GTIN
+  is not considered a part of a prefix" (answer/6286293); not a coupon number, "starts with
+  981, 982, 983, 984, 99, or 05" (answer/6286302). The prefixes are read on the GTIN's
+  13-digit form (GTIN-12 padded with a leading 0, GTIN-14 without its indicator digit), and
+  on the digits as given for a GTIN-8.
+- sale_price_effective_date (answer/6324460): an ISO 8601 start and end, "/"-separated, at
+  most 51 characters.
+- Ids (answer/6324405; Manufacturer Center answer/7495188: "we interpret the ID abc123 and
+  ABC123 as the same product"): unique per feed without regard to case (checked by the
+  generation, which sees every item; local inventory per store).
+- Text: no control characters (C0 but tab, line feed and carriage return; DEL; C1) and no
+  Unicode non-characters U+FFFE and U+FFFF: XML 1.0 cannot hold most of them, and an item must
+  carry the same values in XML and in TSV, so such an item is held back rather than altered.
+- Currency: every price in the channel's currency (a price list in another currency gives
+  "price currency X does not match channel currency Y").
+- Local inventory (answer/14819809): store_code (at most 64), id, a whole non-negative
+  quantity, availability in_stock, limited_availability, on_display_to_order or out_of_stock,
+  price and sale_price with sale_price_effective_date.
+- Meta's catalog (developers.facebook.com/docs/marketing-api/catalog/reference and
+  .../commerce-platform/catalog/best-practices, see shared/specs/meta/catalog-notes.md): id
+  100, title 200, description 9,999, brand 100, availability "in stock", "out of stock",
+  "preorder", "available for order" or "discontinued", condition required, up to 20
+  additional images; "Ensure that the description does not contain HTML tags or character
+  entities" (applied to the title too); URLs and control characters as for Google.
 """
 
 from __future__ import annotations
@@ -26,7 +52,25 @@ from channelhub.feeds.model import COLUMNS, LIST_SEPARATOR, FeedKind, Violation
 
 PRICE_PATTERN = re.compile(r"^(\d{1,13})(\.\d{1,4})? ([A-Z]{3})$")
 URL_MAX = 2000
-_URL_FORBIDDEN = re.compile(r'[\s"<>]')
+#: RFC 3986 (section 2): unreserved and reserved characters and percent-encodings only, in
+#: ASCII; a scheme, "://" and a host (answer/6324416, answer/6324350).
+_URL = re.compile(
+    r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+"
+    r"(?:[/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#\[\]-]*)?$"
+)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: C0 controls but tab, LF and CR; DEL; C1 controls; U+FFFE and U+FFFF; lone surrogates.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+#: Meta: no HTML tags or character entities in the description (and title).
+_HTML = re.compile(
+    r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});"
+)
+#: ISO 8601 date and time with minutes, seconds optional, and a zone (Z or +hhmm / +hh:mm).
+_DATE_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})"
+_EFFECTIVE_DATE = re.compile(f"^{_DATE_TIME}/{_DATE_TIME}$")
+#: GTIN prefixes Google disapproves, on the 13-digit form (answer/6286293, answer/6286302).
+RESTRICTED_GTIN_PREFIXES = ("2", "02", "04")
+COUPON_GTIN_PREFIXES = ("981", "982", "983", "984", "99", "05")
 GOOGLE_AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "backorder"})
 LOCAL_AVAILABILITY = frozenset(
     {"in_stock", "limited_availability", "on_display_to_order", "out_of_stock"}
@@ -50,13 +94,28 @@ class ColumnRule:
 
 
 def check_url(value: str) -> str | None:
+    """An absolute http(s) URL in ASCII with RFC 3986 characters only (answer/6324416)."""
     if not value.startswith(("http://", "https://")):
         return "is not an absolute http(s) URL"
     if len(value) > URL_MAX:
         return f"is {len(value)} characters long, at most {URL_MAX} allowed"
-    if _URL_FORBIDDEN.search(value):
-        return "contains characters a URL may not hold unencoded (spaces, quotes, < or >)"
+    if _URL.match(value) is None:
+        bad = next((c for c in value if not c.isascii() or c in ' "<>\\^`{|}'), None)
+        if bad is None:
+            return "is not an RFC 3986 URL with a host"
+        return f"holds {bad!r}, which a URL may not hold unencoded (ASCII, RFC 3986 only)"
+    if _BAD_PERCENT.search(value):
+        return "holds a '%' that does not start a percent-encoding (%XX)"
     return None
+
+
+def check_image_url(value: str) -> str | None:
+    """``check_url``, and no comma: text feeds separate image URLs with commas, so one inside
+    a URL must be encoded as %2C (answer/6324350, answer/6324370)."""
+    reason = check_url(value)
+    if reason is None and "," in value:
+        return "holds a comma: encode it as %2C (text feeds separate image URLs with commas)"
+    return reason
 
 
 def check_price(value: str) -> str | None:
@@ -75,6 +134,19 @@ def check_gtin(value: str) -> str | None:
         return f"{value!r} has {len(value)} digits; a GTIN has 8, 12, 13 or 14"
     if not is_valid_gtin(value):
         return f"{value!r} has a wrong check digit"
+    return check_gtin_prefix(value)
+
+
+def check_gtin_prefix(value: str) -> str | None:
+    """Restricted (in-store, internal) and coupon numbers Google disapproves."""
+    form = value if len(value) == 8 else value.zfill(14)[1:]
+    if form.startswith(RESTRICTED_GTIN_PREFIXES):
+        return (
+            f"{value!r} is in the restricted range (prefixes 2, 02, 04: in-store and internal "
+            "numbers)"
+        )
+    if form.startswith(COUPON_GTIN_PREFIXES):
+        return f"{value!r} is a coupon number (prefixes 981-984, 99, 05)"
     return None
 
 
@@ -88,17 +160,34 @@ def check_yes_no(value: str) -> str | None:
     return None if value in ("yes", "no") else f"{value!r} is not yes or no"
 
 
+def check_effective_date(value: str) -> str | None:
+    """ISO 8601 start/end, at most 51 characters (answer/6324460)."""
+    if len(value) > 51 or _EFFECTIVE_DATE.match(value) is None:
+        return (
+            f"{value!r} is not an ISO 8601 start and end like "
+            '"2026-12-01T00:00+0000/2026-12-31T23:59+0000"'
+        )
+    return None
+
+
+def check_no_html(value: str) -> str | None:
+    """Meta: no HTML tags or character entities (commerce-platform/catalog/best-practices)."""
+    found = _HTML.search(value)
+    return None if found is None else f"holds HTML ({found.group(0)!r}); give plain text"
+
+
 _GOOGLE = (
     ColumnRule("id", required=True, max_length=50),
     ColumnRule("item_group_id", max_length=50),
     ColumnRule("title", required=True, max_length=150),
     ColumnRule("description", required=True, max_length=5000),
     ColumnRule("link", required=True, check=check_url),
-    ColumnRule("image_link", required=True, check=check_url),
-    ColumnRule("additional_image_link", check=check_url, max_items=10),
+    ColumnRule("image_link", required=True, check=check_image_url),
+    ColumnRule("additional_image_link", check=check_image_url, max_items=10),
     ColumnRule("availability", required=True, allowed=GOOGLE_AVAILABILITY),
     ColumnRule("price", required=True, check=check_price),
     ColumnRule("sale_price", check=check_price),
+    ColumnRule("sale_price_effective_date", check=check_effective_date),
     ColumnRule("brand", max_length=70),
     ColumnRule("gtin", max_length=50, check=check_gtin),
     ColumnRule("mpn", max_length=70),
@@ -114,20 +203,23 @@ _LOCAL = (
     ColumnRule("id", required=True, max_length=50),
     ColumnRule("quantity", required=True, check=check_quantity),
     ColumnRule("price", check=check_price),
+    ColumnRule("sale_price", check=check_price),
+    ColumnRule("sale_price_effective_date", check=check_effective_date),
     ColumnRule("availability", required=True, allowed=LOCAL_AVAILABILITY),
 )
 _META = (
     ColumnRule("id", required=True, max_length=100),
-    ColumnRule("title", required=True, max_length=200),
-    ColumnRule("description", required=True, max_length=9999),
+    ColumnRule("title", required=True, max_length=200, check=check_no_html),
+    ColumnRule("description", required=True, max_length=9999, check=check_no_html),
     ColumnRule("availability", required=True, allowed=META_AVAILABILITY),
     ColumnRule("condition", required=True, allowed=CONDITIONS),
     ColumnRule("price", required=True, check=check_price),
     ColumnRule("link", required=True, check=check_url),
-    ColumnRule("image_link", required=True, check=check_url),
+    ColumnRule("image_link", required=True, check=check_image_url),
     ColumnRule("brand", required=True, max_length=100),
-    ColumnRule("additional_image_link", check=check_url, max_items=20),
+    ColumnRule("additional_image_link", check=check_image_url, max_items=20),
     ColumnRule("sale_price", check=check_price),
+    ColumnRule("sale_price_effective_date", check=check_effective_date),
     ColumnRule("item_group_id", max_length=100),
     ColumnRule("gtin", max_length=50, check=check_gtin),
     ColumnRule("mpn", max_length=100),
@@ -191,10 +283,13 @@ def _check_column(rule: ColumnRule, value: str, item: str, found: list[Violation
 
 _RULE_NAMES: dict[Callable[[str], str | None], str] = {
     check_url: "url",
+    check_image_url: "url",
     check_price: "price_format",
-    check_gtin: "gtin_check_digit",
+    check_gtin: "gtin",
     check_quantity: "quantity",
     check_yes_no: "allowed_values",
+    check_effective_date: "date_format",
+    check_no_html: "html",
 }
 
 
@@ -240,36 +335,73 @@ def _compile(rules: tuple[ColumnRule, ...]) -> Callable[[Sequence[str]], bool]:
     return compiled
 
 
-def validate_item(kind: FeedKind, item: Sequence[str]) -> list[Violation]:
-    """Every rule ``item`` (values aligned with the kind's columns) breaks; empty when valid."""
-    if _PASSES[kind](item) and _item_passes(kind, item):
+def validate_item(
+    kind: FeedKind, item: Sequence[str], currency: str | None = None
+) -> list[Violation]:
+    """Every rule ``item`` (values aligned with the kind's columns) breaks; empty when valid.
+    ``currency``: the channel's, which every price must be in."""
+    if _PASSES[kind](item) and _item_passes(kind, item, currency):
         return []
-    return explain_item(kind, item)
+    return explain_item(kind, item, currency)
 
 
-def explain_item(kind: FeedKind, item: Sequence[str]) -> list[Violation]:
+def item_label(kind: FeedKind, item: Sequence[str]) -> str:
+    """How the report names an item: its id (local inventory: store/id)."""
+    if kind is FeedKind.GOOGLE_LOCAL_INVENTORY:
+        return f"{item[0]}/{item[1]}"
+    return item[0] or "?"
+
+
+def explain_item(
+    kind: FeedKind, item: Sequence[str], currency: str | None = None
+) -> list[Violation]:
     """Every rule ``item`` breaks, each with its reason (the slow path of ``validate_item``)."""
     rules = RULES[kind]
-    name = item[1] if kind is FeedKind.GOOGLE_LOCAL_INVENTORY else item[0]
-    label = (f"{item[0]}/{name}" if kind is FeedKind.GOOGLE_LOCAL_INVENTORY else name) or "?"
+    label = item_label(kind, item)
     found: list[Violation] = []
     for rule, value in zip(rules, item, strict=True):
+        if CONTROL_CHARACTERS.search(value):
+            bad = CONTROL_CHARACTERS.search(value)
+            assert bad is not None
+            found.append(
+                Violation(
+                    label,
+                    rule.name,
+                    "control_character",
+                    f"{rule.name} holds the control character U+{ord(bad.group(0)):04X}",
+                )
+            )
+            continue
         _check_column(rule, value, label, found)
+    index = _INDEX[kind]
     if kind is FeedKind.GOOGLE_PRODUCTS:
         _check_google_item(item, label, found)
-    elif kind is FeedKind.META_CATALOG:
-        _check_sale_price(item[5], item[10], label, found)
+    for name in ("price", "sale_price"):
+        _check_currency(name, item[index[name]], currency, label, found)
+    _check_sale_price(item[index["price"]], item[index["sale_price"]], label, found)
     return found
 
 
 _PASSES = {kind: _compile(rules) for kind, rules in RULES.items()}
-_G = {name: i for i, name in enumerate(COLUMNS[FeedKind.GOOGLE_PRODUCTS])}
+_INDEX = {kind: {name: i for i, name in enumerate(columns)} for kind, columns in COLUMNS.items()}
+_G = _INDEX[FeedKind.GOOGLE_PRODUCTS]
 _G_CONDITION, _G_BRAND, _G_GTIN, _G_MPN = _G["condition"], _G["brand"], _G["gtin"], _G["mpn"]
-_G_EXISTS, _G_PRICE, _G_SALE = _G["identifier_exists"], _G["price"], _G["sale_price"]
+_G_EXISTS = _G["identifier_exists"]
+_PRICES = {kind: (index["price"], index["sale_price"]) for kind, index in _INDEX.items()}
+_JOIN = "\x1e".join
+_CONTROL = CONTROL_CHARACTERS.search
 
 
-def _item_passes(kind: FeedKind, item: Sequence[str]) -> bool:
-    """Whether the rules across columns hold (brand, identifiers, sale price)."""
+def _item_passes(kind: FeedKind, item: Sequence[str], currency: str | None) -> bool:
+    """Whether the rules across columns hold (text, currency, brand, identifiers, sale)."""
+    if _CONTROL(_JOIN(item)):
+        return False
+    price_at, sale_at = _PRICES[kind]
+    price, sale = item[price_at], item[sale_at]
+    if currency is not None:
+        suffix = " " + currency
+        if (price and not price.endswith(suffix)) or (sale and not sale.endswith(suffix)):
+            return False
     if kind is FeedKind.GOOGLE_PRODUCTS:
         if (item[_G_CONDITION] or "new") == "new" and not item[_G_BRAND]:
             return False
@@ -278,17 +410,28 @@ def _item_passes(kind: FeedKind, item: Sequence[str]) -> bool:
             return False
         if not gtin and not item[_G_MPN] and exists != "no":
             return False
-        sale = item[_G_SALE]
-        if sale:
-            found: list[Violation] = []
-            _check_sale_price(item[_G_PRICE], sale, "", found)
-            return not found
-        return True
-    if kind is FeedKind.META_CATALOG and item[10]:
-        found = []
-        _check_sale_price(item[5], item[10], "", found)
+    if sale:
+        found: list[Violation] = []
+        _check_sale_price(price, sale, "", found)
         return not found
     return True
+
+
+def _check_currency(
+    name: str, value: str, currency: str | None, label: str, found: list[Violation]
+) -> None:
+    if currency is None or not value:
+        return
+    match = PRICE_PATTERN.match(value)
+    if match is not None and match.group(3) != currency:
+        found.append(
+            Violation(
+                label,
+                name,
+                "currency",
+                f"{name} currency {match.group(3)} does not match channel currency {currency}",
+            )
+        )
 
 
 def _check_google_item(item: Sequence[str], label: str, found: list[Violation]) -> None:
@@ -315,7 +458,6 @@ def _check_google_item(item: Sequence[str], label: str, found: list[Violation]) 
                 "identifier_exists is no but a gtin is given",
             )
         )
-    _check_sale_price(item[_G["price"]], item[_G["sale_price"]], label, found)
 
 
 def _check_sale_price(price: str, sale: str, label: str, found: list[Violation]) -> None:

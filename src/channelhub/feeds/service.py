@@ -27,18 +27,27 @@ from channelhub.catalog.service import find_channel
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from channelhub.feeds import store
-from channelhub.feeds.building import BuildContext, BuiltItem, Category, ItemBuilder, Store
+from channelhub.feeds.building import (
+    BuildContext,
+    BuiltItem,
+    Category,
+    ForeignPrice,
+    ItemBuilder,
+    Store,
+)
 from channelhub.feeds.model import (
     Feed,
     FeedFormat,
     FeedKind,
     FeedSettings,
+    LinkTemplate,
     ValidationReport,
     VersionKind,
+    Violation,
     check_code,
     check_format,
 )
-from channelhub.feeds.rules import validate_item
+from channelhub.feeds.rules import item_label, validate_item
 from channelhub.feeds.writers import FeedWriter, writer_for
 from channelhub.inventory import store as inventory_store
 from channelhub.inventory.service import channel_settings
@@ -394,6 +403,78 @@ class _Generation:
         self.sink, self.writer = sink, writer
         self.only_changed, self.stage = only_changed, stage
         self.run = _Run()
+        #: The channel's price list in its currency (None: it has none).
+        self.price_list_id: int | None = None
+        #: The channel's currency (every price must be in it); set before walking.
+        self.currency: str | None = None
+        #: SKU -> the SKU kept, for ids that equal another's but for case.
+        self.duplicates: dict[str, str] = {}
+        #: Items an earlier delta since the full carried (a cumulative delta carries them).
+        self.carried: dict[str, int] = {}
+        self._id_at = 1 if feed.kind is FeedKind.GOOGLE_LOCAL_INVENTORY else 0
+
+    def problems_of(self, item: BuiltItem) -> list[Violation]:
+        """The rules the item breaks, its id's case-insensitive uniqueness included."""
+        problems = validate_item(self.feed.kind, item.values, self.currency)
+        if not problems and self.duplicates:
+            sku = item.values[self._id_at]
+            kept = self.duplicates.get(sku)
+            if kept is not None:
+                problems = [
+                    Violation(
+                        item_label(self.feed.kind, item.values),
+                        "id",
+                        "duplicate_id",
+                        f"id {sku!r} equals {kept!r} but for case, and ids are read without "
+                        f"regard to case: only {kept!r} is published",
+                    )
+                ]
+        return problems
+
+    def removal(self, key: str) -> bytes:
+        """A delta's row for an item the newest full carried and the catalog no longer
+        offers: its id, marked out of stock (neither Merchant Center's supplemental data
+        sources nor Meta's update schedule can delete; the next full removes it)."""
+        columns = self.feed.columns
+        values = dict.fromkeys(columns, "")
+        if self.feed.kind is FeedKind.GOOGLE_LOCAL_INVENTORY:
+            store_code, _, sku = key.partition("|")
+            values |= {"store_code": store_code, "id": sku, "quantity": "0"}
+            values["availability"] = "out_of_stock"
+        else:
+            values["id"] = key
+            meta = self.feed.kind is FeedKind.META_CATALOG
+            values["availability"] = "out of stock" if meta else "out_of_stock"
+        return self.writer.item(tuple(values[c] for c in columns)).encode()
+
+    def hold_back_incomplete(self, conn: Connection, channel_id: int) -> None:
+        """Name in the report every product the channel's completeness rules hold back."""
+        after = 0
+        channel, locale = self.feed.channel, self.feed.locale
+        while True:
+            rows = store.incomplete_products(conn, channel_id, after, CHUNK)
+            if not rows:
+                return
+            for _, sku, summary in rows:
+                by_locale = summary.get(channel, {}) if isinstance(summary, dict) else {}
+                missing = [
+                    f"{', '.join(map(str, entry[2])) or '?'} ({where})"
+                    for where, entry in sorted(by_locale.items())
+                    if isinstance(entry, list) and len(entry) > 2 and entry[2]
+                ]
+                detail = "; ".join(missing) if missing else f"incomplete in {locale}"
+                self.run.report.add(
+                    [
+                        Violation(
+                            sku,
+                            "completeness",
+                            "completeness",
+                            f"held back by channel {channel!r}'s completeness rules: "
+                            f"missing {detail}",
+                        )
+                    ]
+                )
+            after = rows[-1][0]
 
     def emit(self, text: str) -> None:
         data = text.encode()
@@ -408,14 +489,15 @@ class _Generation:
         items: list[BuiltItem],
         stored: store.StoredHashes,
     ) -> None:
-        kind, writer, run = self.feed.kind, self.writer, self.run
+        writer, run = self.writer, self.run
         run.rendered += len(items)
         changes: list[_Change] = []
         parts: list[bytes] = []
         etag = run.etag
         seen: set[str] = set()
+        delta = self.only_changed
         for item in items:
-            problems = validate_item(kind, item.values)
+            problems = self.problems_of(item)
             if problems:
                 run.report.add(problems)
                 continue
@@ -423,19 +505,25 @@ class _Generation:
             digest, value = _item_hash(data)
             seen.add(item.key)
             before = stored.get(item.key)
-            if before is None or before[1] != value:
-                changes.append((item.key, item.product_id, value, before is not None, data))
-            else:
-                if not before[2]:  # the same item, not cached yet: cache it
-                    changes.append((item.key, item.product_id, value, True, data))
-                if self.only_changed:
+            changed = before is None or before[1] != value
+            if delta:
+                # Cumulative: what differs from the newest full, and what an earlier delta
+                # since that full carried (it may be back to the full's value).
+                if not changed and item.key not in self.carried:
                     continue
+                changes.append((item.key, item.product_id, value, before is not None, None))
+            elif changed or (before is not None and not before[2]):
+                changes.append((item.key, item.product_id, value, before is not None, data))
             parts.append(data)
             etag.update(digest)
         for key, (product_id, _, _) in stored.items():
             if key not in seen:
                 changes.append((key, product_id, None, True, None))
                 run.removed += 1
+                if delta:
+                    data = self.removal(key)
+                    parts.append(data)
+                    etag.update(_item_hash(data)[0])
         self._finish(parts, changes)
 
     def _finish(self, parts: list[bytes], changes: list[_Change]) -> None:
@@ -491,13 +579,13 @@ class _Generation:
         items: list[BuiltItem],
         stored: store.StoredItems,
     ) -> None:
-        kind, writer, run = self.feed.kind, self.writer, self.run
+        writer, run = self.writer, self.run
         run.rendered += len(items)
         changes: list[_Change] = []
         built: dict[int, tuple[bytes, bytes]] = {}
         seen: set[str] = set()
         for item in items:
-            problems = validate_item(kind, item.values)
+            problems = self.problems_of(item)
             if problems:
                 run.report.add(problems)
                 continue
@@ -559,7 +647,16 @@ class _Generation:
             conn, builder.channel_id, builder.pool, [r.sku for r in rows]
         )
         paths = store.categories_of(conn, [r.id for r in rows])
-        return builder.build(rows, positions, paths)
+        unpriced = [r.sku for r in rows if r.base_minor is None]
+        foreign: dict[str, ForeignPrice] = {}
+        if unpriced:
+            foreign = {
+                sku: ForeignPrice(*found)
+                for sku, found in store.foreign_prices(
+                    conn, builder.channel_id, self.price_list_id, unpriced
+                ).items()
+            }
+        return builder.build(rows, positions, paths, foreign)
 
 
 def _claim_number(db: Database, feed: Feed, kind: VersionKind, started_at: datetime) -> int:
@@ -650,12 +747,14 @@ def publish(
     *,
     cache: bool = True,
 ) -> Version:
-    """Publish a new version of a feed to a file: every valid item (full) or only the items
-    added or changed since the previous version (delta). Invalid items never leave the hub.
+    """Publish a new version of a feed to a file: every valid item (full), or every item that
+    differs from the newest full version, with the items it carried that the catalog no
+    longer offers marked out of stock (delta: cumulative since the newest full, so a platform
+    may skip any delta but the last). Invalid items never leave the hub.
 
     A full version reuses the item cache (each item's fragment as last published) for the
-    products none of whose inputs changed since the previous version, and builds the rest;
-    ``cache=False`` builds every item (a cold build). The file is the same either way."""
+    products none of whose inputs changed since the previous full version, and builds the
+    rest; ``cache=False`` builds every item (a cold build). The file is the same either way."""
     return publish_measured(db, code, kind, directory, cache=cache).version
 
 
@@ -669,6 +768,24 @@ class Publication:
     rendered: int
 
 
+def _writer(feed: Feed) -> FeedWriter:
+    site = LinkTemplate(feed.settings.link_template).site(feed.locale)
+    return writer_for(feed.format, feed.columns, feed.name, site, feed.name)
+
+
+def _prepare(
+    conn: Connection,
+    generation: _Generation,
+    context: BuildContext,
+    price_list_id: int | None,
+    query: Any,
+) -> None:
+    generation.currency = context.currency
+    generation.price_list_id = price_list_id
+    generation.duplicates = store.case_duplicates(conn, query)
+    generation.hold_back_incomplete(conn, context.channel_id)
+
+
 def publish_measured(
     db: Database,
     code: str,
@@ -680,35 +797,38 @@ def publish_measured(
     """``publish``, telling how the version was made (for benchmarks and logs)."""
     feed = get_feed(db, code)
     started_at = utcnow()
-    previous = latest_version(db, code)
-    if kind is VersionKind.DELTA and previous is None:
+    base = latest_version(db, code, VersionKind.FULL)
+    if kind is VersionKind.DELTA and base is None:
         raise Conflict(f"feed {code!r} has no published version yet: publish a full one first")
     number = _claim_number(db, feed, kind, started_at)
     folder = (directory or feed_directory()) / feed.code
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{number:06d}-{kind.value}.{feed.format.value}"
     partial = final.with_suffix(final.suffix + ".part")
+    delta = kind is VersionKind.DELTA
     try:
         with partial.open("wb") as sink, db.read() as conn:
             context, price_list_id = _context(conn, feed, started_at)
             builder = ItemBuilder(feed, context)
-            writer = writer_for(
-                feed.format, feed.columns, feed.name, feed.settings.link_template, feed.name
-            )
-            generation = _Generation(
-                db, feed, number, sink, writer, kind is VersionKind.DELTA, stage=True
-            )
-            generation.emit(writer.header())
+            writer = _writer(feed)
+            generation = _Generation(db, feed, number, sink, writer, delta, stage=True)
             query = store.product_query(context.channel_id, price_list_id)
+            _prepare(conn, generation, context, price_list_id, query)
+            generation.emit(writer.header())
             candidates = None
             cacheable = cache and feed.kind is not FeedKind.GOOGLE_LOCAL_INVENTORY
-            if previous is not None and (kind is VersionKind.DELTA or cacheable):
+            if base is not None and (delta or cacheable):
                 candidates = _delta_candidates(
-                    conn, feed, previous.started_at, started_at, price_list_id
+                    conn, feed, base.started_at, started_at, price_list_id
                 )
+            if delta:
+                assert base is not None
+                generation.carried = store.keys_in_deltas(conn, feed.id, base.number)
+                if candidates is not None:
+                    candidates = sorted(set(candidates) | set(generation.carried.values()))
             if candidates is None:
                 generation.walk_all(conn, builder, query)
-            elif kind is VersionKind.DELTA:
+            elif delta:
                 generation.walk_ids(conn, builder, query, candidates)
             else:
                 generation.walk_cached(conn, builder, query, set(candidates))
@@ -717,7 +837,11 @@ def publish_measured(
         partial.replace(final)
         v = store.feed_versions.c
         with db.transaction() as conn:
-            store.apply_staged(conn, feed.id, number)
+            # A delta's items stay staged under its number (the next delta carries them
+            # again: cumulative); a full applies its own and forgets the deltas'.
+            if not delta:
+                store.apply_staged(conn, feed.id, number)
+                store.discard_deltas_before(conn, feed.id, number)
             conn.execute(
                 update(store.feed_versions)
                 .where(v.feed_id == feed.id, v.number == number)
@@ -761,9 +885,10 @@ def validate_feed(db: Database, code: str) -> ValidationReport:
     with db.read() as conn:
         context, price_list_id = _context(conn, feed, utcnow())
         builder = ItemBuilder(feed, context)
-        writer = writer_for(feed.format, feed.columns, feed.name, "", feed.name)
-        generation = _Generation(db, feed, 0, None, writer, False, stage=False)
-        generation.walk_all(conn, builder, store.product_query(context.channel_id, price_list_id))
+        generation = _Generation(db, feed, 0, None, _writer(feed), False, stage=False)
+        query = store.product_query(context.channel_id, price_list_id)
+        _prepare(conn, generation, context, price_list_id, query)
+        generation.walk_all(conn, builder, query)
     return generation.run.report
 
 
@@ -782,3 +907,18 @@ def _blocks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as source:
         while block := source.read(1 << 16):
             yield block
+
+
+def empty_delta(feed: Feed) -> bytes:
+    """A delta file with no items (the feed's header and footer alone)."""
+    writer = _writer(feed)
+    return (writer.header() + writer.footer()).encode()
+
+
+def changed_since(db: Database, code: str, since: datetime) -> list[int] | None:
+    """The products whose item may have changed since ``since`` (None: possibly all of them,
+    as when the definition or a promotion changed)."""
+    with db.read() as conn:
+        feed = find_feed(conn, code)
+        _, price_list_id = _context(conn, feed, utcnow())
+        return _delta_candidates(conn, feed, since, utcnow(), price_list_id)

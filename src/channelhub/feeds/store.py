@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     delete,
     exists,
+    func,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -361,3 +362,90 @@ def _stock() -> Table:
 
 def clear_hashes(conn: Connection, feed_id: int) -> None:
     conn.execute(delete(feed_items).where(feed_items.c.feed_id == feed_id))
+
+
+def case_duplicates(conn: Connection, query: Select[Any]) -> dict[str, str]:
+    """Among ``query``'s products, the SKUs that equal another's but for case, each mapped to
+    the SKU kept (the lowest product id): one grouped query, whatever the catalog's size."""
+    p = catalog.products.c
+    lowered = func.lower(p.sku)
+    groups = (
+        query.with_only_columns(lowered.label("folded"))
+        .group_by(lowered)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    rows = conn.execute(
+        query.with_only_columns(p.id, p.sku)
+        .where(lowered.in_(select(groups.c.folded)))
+        .order_by(p.id)
+    ).all()
+    kept: dict[str, str] = {}
+    others: dict[str, str] = {}
+    for _, sku in rows:
+        folded = sku.lower()
+        if folded in kept:
+            others[sku] = kept[folded]
+        else:
+            kept[folded] = sku
+    return others
+
+
+def incomplete_products(
+    conn: Connection, channel_id: int, after_id: int, size: int
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Approved sellable products the channel's completeness rules hold back (a gap row), in
+    id order from ``after_id``: (id, sku, completeness summary)."""
+    p, gap = catalog.products, catalog.product_gaps
+    held = exists().where(gap.c.channel_id == channel_id, gap.c.product_id == p.c.id)
+    rows = conn.execute(
+        select(p.c.id, p.c.sku, p.c.completeness)
+        .where(
+            p.c.kind.in_(("simple", "variant")),
+            p.c.status == "approved",
+            held,
+            p.c.id > after_id,
+        )
+        .order_by(p.c.id)
+        .limit(size)
+    ).all()
+    return [(row[0], row[1], row[2] or {}) for row in rows]
+
+
+def foreign_prices(
+    conn: Connection, channel_id: int, own_list_id: int | None, skus: Sequence[str]
+) -> dict[str, tuple[str, int, int | None, Any, Any]]:
+    """The rows of ``skus`` in the channel's other price lists (other currencies): sku ->
+    (currency, base, sale, sale start, sale end); one query for a chunk's unpriced SKUs."""
+    pl, pr = pricing.price_lists.c, pricing.prices.c
+    query = (
+        select(
+            pr.sku, pl.currency, pr.base_minor, pr.sale_minor, pr.sale_starts_at, pr.sale_ends_at
+        )
+        .join_from(pricing.prices, pricing.price_lists, pl.id == pr.price_list_id)
+        .where(pl.channel_id == channel_id, pr.sku.in_(sorted(set(skus))))
+        .order_by(pl.id)
+    )
+    if own_list_id is not None:
+        query = query.where(pl.id != own_list_id)
+    found: dict[str, tuple[str, int, int | None, Any, Any]] = {}
+    for sku, currency, base, sale, starts, ends in conn.execute(query).all():
+        found.setdefault(sku, (currency, base, sale, starts, ends))
+    return found
+
+
+def keys_in_deltas(conn: Connection, feed_id: int, after_number: int) -> dict[str, int]:
+    """The items (key -> product id) some delta after version ``after_number`` (the newest
+    full) carried: a cumulative delta carries them again, even when they are back to the full
+    version's value, so that a platform that applied an earlier delta is corrected."""
+    c = feed_item_changes.c
+    rows = conn.execute(
+        select(c.item_key, c.product_id).where(c.feed_id == feed_id, c.number > after_number)
+    ).all()
+    return {str(key): int(product_id) for key, product_id in rows}
+
+
+def discard_deltas_before(conn: Connection, feed_id: int, number: int) -> None:
+    """Forget the items of deltas older than full version ``number`` (they are in it now)."""
+    c = feed_item_changes.c
+    conn.execute(delete(feed_item_changes).where(c.feed_id == feed_id, c.number < number))

@@ -1,9 +1,14 @@
 """Streaming writers: each item becomes bytes the moment it is built; nothing is held.
 
-XML is RSS 2.0 with Google's ``g:`` namespace, escaped for XML 1.0 (characters XML cannot hold
-are dropped). TSV has a header row of attribute names; tabs and line breaks inside values become
-spaces. CSV follows RFC 4180 quoting (what Meta asks for). List values (additional images) are
-repeated elements in XML and comma-separated in TSV and CSV.
+XML is RSS 2.0 with Google's ``g:`` namespace, escaped for XML 1.0 (a carriage return as
+``&#13;``, so that a parser reads it back rather than turning it into a line feed; characters
+XML cannot hold never reach a writer: the rules hold such items back). TSV has a header row of
+attribute names and Merchant Center's quoted fields (answer/14998273: "surround this content
+with quotation marks", "pair it with a second quotation mark"; quoted fields are on by default
+for new data sources), so a value carries tabs, line breaks and quotes unchanged and reads
+back as the XML does. CSV follows RFC 4180 quoting (what Meta asks for). List values
+(additional images) are repeated elements in XML and comma-separated in TSV and CSV; image
+URLs never hold a raw comma (encoded as %2C when the item is built).
 """
 
 from __future__ import annotations
@@ -16,26 +21,34 @@ from channelhub.feeds.model import GOOGLE_NAMESPACE, LIST_COLUMNS, LIST_SEPARATO
 
 #: Characters XML 1.0 cannot hold at all (not even escaped).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_BREAKS = re.compile("[\t\r\n]+")
 _CSV_SPECIAL = re.compile('[,"\r\n]')
+_TSV_SPECIAL = re.compile('["\t\r\n]')
 
 
-_XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def escape_xml(text: str) -> str:
-    """Text escaped for an XML element (``&``, ``<``, ``>``), XML-invalid characters dropped."""
+    """Text escaped for an XML element (``&``, ``<``, ``>``, CR as ``&#13;``), XML-invalid
+    characters dropped (a safety net: the rules hold back items that hold them)."""
     if not _XML_SPECIAL.search(text):
         return text
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
     return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
 
 
 def _tsv_value(text: str) -> str:
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = _BREAKS.sub(" ", text)
+    """A TSV cell: quoted (inner quotes doubled) when it holds a quote, a tab or a line break;
+    a list's values joined with commas, a value holding a comma or a quote quoted first."""
     if LIST_SEPARATOR in text:
-        text = text.replace(LIST_SEPARATOR, ",")
+        text = ",".join(
+            '"' + one.replace('"', '""') + '"' if ("," in one or '"' in one) else one
+            for one in text.split(LIST_SEPARATOR)
+        )
+    if _TSV_SPECIAL.search(text):
+        return '"' + text.replace('"', '""') + '"'
     return text
 
 
