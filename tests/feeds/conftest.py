@@ -33,7 +33,7 @@ def product(sku: str, n: int, **extra: object) -> ProductInput:
         values=[
             value("name", f"Mug {n}", "en_US"),
             value("name", f"Mok {n}", "nl_NL"),
-            value("description", f"A stoneware mug, number {n} & more <b>", "en_US"),
+            value("description", f"A stoneware mug, number {n} & more < 5 cm >", "en_US"),
             value("description", f"Een mok, nummer {n}", "nl_NL"),
             value("brand", "Hearth"),
             value("gtin", gtin(n)),

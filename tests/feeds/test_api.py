@@ -41,8 +41,15 @@ def test_feed_urls_tokens_etags_and_deltas(shop: Database) -> None:
     assert client.get("/feeds/google-en.xml").status_code == 401
     assert client.get("/feeds/google-en.xml", params={"token": "chf_wrong"}).status_code == 403
     assert client.get("/feeds/google-en.tsv", params={"token": token}).status_code == 404
-    first = client.get("/feeds/google-en.xml", params={"token": token})  # publishes version 1
-    assert first.status_code == 200
+    # A request never builds a feed: until the worker (or a publish call) has published it,
+    # the URL says so, and nothing is published by asking.
+    unpublished = client.get("/feeds/google-en.xml", params={"token": token})
+    assert unpublished.status_code == 404
+    assert "has not been published yet" in unpublished.json()["detail"]
+    assert client.get("/api/v1/feeds/google-en/versions", headers=headers).json() == []
+    assert client.post("/api/v1/feeds/google-en/publish", headers=headers).status_code == 200
+    first = client.get("/feeds/google-en.xml", params={"token": token})
+    assert first.status_code == 200 and first.headers["x-feed-kind"] == "full"
     assert first.headers["content-type"].startswith("application/xml")
     etag = first.headers["etag"]
     root = ET.fromstring(first.content)
@@ -61,7 +68,9 @@ def test_feed_urls_tokens_etags_and_deltas(shop: Database) -> None:
     assert again.status_code == 304
 
     save(shop, product("MUG-1", 1, values=[value("name", "Renamed mug", "en_US")]))
-    assert client.get("/feeds/google-en/delta.xml", params={"token": token}).status_code == 404
+    empty = client.get("/feeds/google-en/delta.xml", params={"token": token})
+    assert empty.status_code == 200 and empty.headers["x-feed-kind"] == "delta"
+    assert ET.fromstring(empty.content).findall("channel/item") == []
     delta = client.post(
         "/api/v1/feeds/google-en/publish", params={"kind": "delta"}, headers=headers
     )

@@ -55,7 +55,7 @@ def test_google_xml_is_well_formed_with_the_g_namespace_and_follows_the_rules(
     by_id = {i["id"][0]: i for i in items}
     mug = by_id["MUG-1"]
     assert mug["title"] == ["Mug 1"]
-    assert mug["description"] == ["A stoneware mug, number 1 & more <b>"]  # escaped, read back
+    assert mug["description"] == ["A stoneware mug, number 1 & more < 5 cm >"]  # escaped, read back
     assert mug["link"] == ["https://shop.example.com/en/p/MUG-1"]
     assert mug["image_link"] == ["https://cdn.example.com/img/MUG-1-1.jpg"]
     assert mug["additional_image_link"] == ["https://cdn.example.com/MUG-1-2.jpg"]
@@ -128,7 +128,9 @@ def test_a_delta_holds_only_what_changed_since_the_previous_version(shop: Databa
     change_status(shop, "MUG-5", Status.DRAFT, "test")
     delta = service.publish(shop, "gxml", VersionKind.DELTA)
     items = {i["id"][0]: i for i in xml_items(delta.path)}
-    assert set(items) == {"MUG-2", "MUG-3", "MUG-4", "MUG-9"}
+    # MUG-5 left the catalog's feed: marked out of stock (a delta cannot delete).
+    assert set(items) == {"MUG-2", "MUG-3", "MUG-4", "MUG-5", "MUG-9"}
+    assert items["MUG-5"] == {"id": ["MUG-5"], "availability": ["out_of_stock"]}
     assert items["MUG-2"]["title"] == ["Big mug"]
     assert items["MUG-3"]["availability"] == ["in_stock"]
     assert items["MUG-4"]["price"] == ["99.00 EUR"]

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from channelhub.catalog.model import is_valid_gtin
-from channelhub.feeds.model import COLUMNS, LIST_SEPARATOR, FeedKind, Violation
+from channelhub.feeds.model import COLUMNS, LIST_COLUMNS, LIST_SEPARATOR, FeedKind, Violation
 
 PRICE_PATTERN = re.compile(r"^(\d{1,13})(\.\d{1,4})? ([A-Z]{3})$")
 URL_MAX = 2000
@@ -360,9 +360,9 @@ def explain_item(
     label = item_label(kind, item)
     found: list[Violation] = []
     for rule, value in zip(rules, item, strict=True):
-        if CONTROL_CHARACTERS.search(value):
-            bad = CONTROL_CHARACTERS.search(value)
-            assert bad is not None
+        text = value.replace(LIST_SEPARATOR, "") if rule.max_items is not None else value
+        bad = CONTROL_CHARACTERS.search(text)
+        if bad is not None:
             found.append(
                 Violation(
                     label,
@@ -388,13 +388,23 @@ _G = _INDEX[FeedKind.GOOGLE_PRODUCTS]
 _G_CONDITION, _G_BRAND, _G_GTIN, _G_MPN = _G["condition"], _G["brand"], _G["gtin"], _G["mpn"]
 _G_EXISTS = _G["identifier_exists"]
 _PRICES = {kind: (index["price"], index["sale_price"]) for kind, index in _INDEX.items()}
-_JOIN = "\x1e".join
-_CONTROL = CONTROL_CHARACTERS.search
+_JOIN = "\n".join
+#: The fast check over a whole item: the list separator (U+001F) is the writers' own.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1e\x7f-\x9f\ufffe\uffff\ud800-\udfff]").search
+_LISTS = {
+    kind: tuple(i for i, name in enumerate(columns) if name in LIST_COLUMNS)
+    for kind, columns in COLUMNS.items()
+}
 
 
 def _item_passes(kind: FeedKind, item: Sequence[str], currency: str | None) -> bool:
     """Whether the rules across columns hold (text, currency, brand, identifiers, sale)."""
-    if _CONTROL(_JOIN(item)):
+    joined = _JOIN(item)
+    if _CONTROL(joined):
+        return False
+    if LIST_SEPARATOR in joined and any(
+        LIST_SEPARATOR in value for i, value in enumerate(item) if i not in _LISTS[kind]
+    ):
         return False
     price_at, sale_at = _PRICES[kind]
     price, sale = item[price_at], item[sale_at]

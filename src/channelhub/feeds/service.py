@@ -496,6 +496,7 @@ class _Generation:
         etag = run.etag
         seen: set[str] = set()
         delta = self.only_changed
+        removals = 0
         for item in items:
             problems = self.problems_of(item)
             if problems:
@@ -524,11 +525,12 @@ class _Generation:
                     data = self.removal(key)
                     parts.append(data)
                     etag.update(_item_hash(data)[0])
-        self._finish(parts, changes)
+                    removals += 1
+        self._finish(parts, changes, removals)
 
-    def _finish(self, parts: list[bytes], changes: list[_Change]) -> None:
+    def _finish(self, parts: list[bytes], changes: list[_Change], removals: int = 0) -> None:
         run = self.run
-        run.written += len(parts)
+        run.written += len(parts) - removals
         block = b"".join(parts)
         run.size += len(block)
         if self.sink is not None:
