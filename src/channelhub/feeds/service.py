@@ -386,6 +386,13 @@ def _item_hash(data: bytes) -> tuple[bytes, int]:
     return digest, int.from_bytes(digest, "big", signed=True)
 
 
+def _gap_text(gap: Any) -> str:
+    """One missing requirement of a completeness summary, as its attribute and rule."""
+    if isinstance(gap, dict):
+        return f"{gap.get('attribute', '?')} ({gap.get('rule', '?')})"
+    return str(gap)
+
+
 class _Generation:
     """One pass: build, validate, write, compare with the stored hashes, stage the changes."""
 
@@ -458,7 +465,7 @@ class _Generation:
             for _, sku, summary in rows:
                 by_locale = summary.get(channel, {}) if isinstance(summary, dict) else {}
                 missing = [
-                    f"{', '.join(map(str, entry[2])) or '?'} ({where})"
+                    f"{', '.join(_gap_text(gap) for gap in entry[2])} ({where})"
                     for where, entry in sorted(by_locale.items())
                     if isinstance(entry, list) and len(entry) > 2 and entry[2]
                 ]
