@@ -105,7 +105,9 @@ def _print_report(report: dict[str, object], limit: int) -> None:
 @handle_errors
 def generate(
     code: str,
-    delta: bool = typer.Option(False, "--delta", help="what changed since the newest full version (cumulative)"),
+    delta: bool = typer.Option(
+        False, "--delta", help="what changed since the newest full version (cumulative)"
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="also copy the file here"),
     directory: Path | None = typer.Option(
         None, "--dir", help="where versions are kept (default CHANNELHUB_FEED_DIR or ./feeds)"
