@@ -631,7 +631,7 @@ class _Generation:
             rows = store.read_chunk(conn, query, after, CHUNK)
             up_to = rows[-1].id if rows else None
             stored = store.stored_hashes(conn, self.feed.id, after, up_to) if self.stage else {}
-            items = self._items(conn, builder, rows)
+            items = self._items(conn, builder, rows, (after, up_to))
             self.run.report.items += len(items)
             self.chunk(builder, items, stored)
             if up_to is None:
@@ -648,14 +648,25 @@ class _Generation:
             self.chunk(builder, items, stored)
 
     def _items(
-        self, conn: Connection, builder: ItemBuilder, rows: list[store.ProductRow]
+        self,
+        conn: Connection,
+        builder: ItemBuilder,
+        rows: list[store.ProductRow],
+        id_range: tuple[int, int | None] | None = None,
     ) -> list[BuiltItem]:
+        """The chunk's items; with ``id_range`` (a walk over every product) its stock and
+        categories are read by product id range, two parameters instead of a list of ids."""
         if not rows:
             return []
-        positions = store.positions_of(
-            conn, builder.channel_id, builder.pool, [r.sku for r in rows]
-        )
-        paths = store.categories_of(conn, [r.id for r in rows])
+        if id_range is not None:
+            low, high = id_range[0], rows[-1].id
+            positions = store.positions_in_range(conn, builder.channel_id, builder.pool, low, high)
+            paths = store.categories_in_range(conn, low, high)
+        else:
+            positions = store.positions_of(
+                conn, builder.channel_id, builder.pool, [r.sku for r in rows]
+            )
+            paths = store.categories_of(conn, [r.id for r in rows])
         unpriced = [r.sku for r in rows if r.base_minor is None]
         foreign: dict[str, ForeignPrice] = {}
         if unpriced:

@@ -449,3 +449,48 @@ def discard_deltas_before(conn: Connection, feed_id: int, number: int) -> None:
     """Forget the items of deltas older than full version ``number`` (they are in it now)."""
     c = feed_item_changes.c
     conn.execute(delete(feed_item_changes).where(c.feed_id == feed_id, c.number < number))
+
+
+def positions_in_range(
+    conn: Connection, channel_id: int, pool: str, after_id: int, up_to: int
+) -> dict[str, list[StockPosition]]:
+    """``positions_of`` for the products with an id in ``(after_id, up_to]``: one query with
+    the range as parameters (no list of SKUs to bind), for walks over the whole catalog."""
+    s, c, p = inventory.stock_levels.c, inventory.channel_locations.c, catalog.products.c
+    rows = conn.execute(
+        select(s.sku, s.location_id, s.on_hand, s.reserved, s.safety)
+        .select_from(
+            catalog.products.join(inventory.stock_levels, s.sku == p.sku).join(
+                inventory.channel_locations, c.location_id == s.location_id
+            )
+        )
+        .where(p.id > after_id, p.id <= up_to, c.channel_id == channel_id, s.pool == pool)
+    ).all()
+    found: dict[str, list[StockPosition]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(StockPosition(*row))
+    return found
+
+
+def categories_in_range(conn: Connection, after_id: int, up_to: int) -> dict[int, list[str]]:
+    """``categories_of`` for the products with an id in ``(after_id, up_to]``."""
+    p, links, categories = catalog.products, catalog.product_categories, catalog.categories
+    found: dict[int, list[str]] = {}
+    own = (
+        select(links.c.product_id, categories.c.path)
+        .join(categories, categories.c.id == links.c.category_id)
+        .where(links.c.product_id > after_id, links.c.product_id <= up_to)
+    )
+    inherited = (
+        select(p.c.id, categories.c.path)
+        .select_from(
+            p.join(links, links.c.product_id == p.c.parent_id).join(
+                categories, categories.c.id == links.c.category_id
+            )
+        )
+        .where(p.c.id > after_id, p.c.id <= up_to, p.c.parent_id.is_not(None))
+    )
+    for query in (own, inherited):
+        for product_id, path in conn.execute(query).all():
+            found.setdefault(product_id, []).append(path)
+    return found

@@ -25,6 +25,9 @@ _CSV_SPECIAL = re.compile('[,"\r\n]')
 _TSV_SPECIAL = re.compile('["\t\r\n]')
 
 
+_ESCAPE = re.compile("[&<>\r]")
+#: What XML cannot hold, but NUL (the item's own value separator) and U+001F (the lists').
+_NOT_XML_ITEM = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1e\ufffe\uffff]")
 _XML_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -88,9 +91,20 @@ class XmlWriter:
         )
 
     def item(self, values: Sequence[str]) -> str:
+        """One ``<item>``. Its values have passed the rules (no character XML cannot hold),
+        so they are escaped in one pass over the whole item, not one per value."""
+        joined = "\x00".join(values)
+        if joined.count("\x00") != len(values) - 1 or _NOT_XML_ITEM.search(joined):
+            # Not validated (a NUL or a character XML cannot hold): escape value by value.
+            values = [
+                LIST_SEPARATOR.join(escape_xml(one) for one in value.split(LIST_SEPARATOR))
+                for value in values
+            ]
+        elif _ESCAPE.search(joined):
+            joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            values = joined.replace("\r", "&#13;").split("\x00")
         parts = ["<item>\n"]
         append = parts.append
-        special = _XML_SPECIAL.search
         for open_tag, close_tag, is_list, value in zip(
             self._open, self._close, self._lists, values, strict=True
         ):
@@ -98,9 +112,7 @@ class XmlWriter:
                 continue
             if is_list:
                 for one in value.split(LIST_SEPARATOR):
-                    append(open_tag + escape_xml(one) + close_tag)
-            elif special(value):
-                append(open_tag + escape_xml(value) + close_tag)
+                    append(open_tag + one + close_tag)
             else:
                 append(open_tag + value + close_tag)
         append("</item>\n")
