@@ -74,7 +74,7 @@ def test_a_failing_task_is_logged_and_the_others_keep_running(db: Database) -> N
     assert "RuntimeError: boom" in failures["broken"]["error"]
     assert "Traceback" in failures["broken"]["error"]
     assert [t.name for t in TASKS] == [
-        "customers", "automation", "holds", "analytics", "insight", "segments"
+        "customers", "automation", "holds", "analytics", "insight", "segments", "feeds"
     ]  # fmt: skip
 
 
