@@ -94,11 +94,24 @@ class XmlWriter:
         """One ``<item>``. Its values have passed the rules (no character XML cannot hold),
         so they are escaped in one pass over the whole item, not one per value."""
         joined = "\x00".join(values)
-        if joined.count("\x00") != len(values) - 1 or _NOT_XML_ITEM.search(joined):
-            # Not validated (a NUL or a character XML cannot hold): escape value by value.
+        if (
+            joined.count("\x00") != len(values) - 1
+            or _NOT_XML_ITEM.search(joined)
+            or (
+                LIST_SEPARATOR in joined
+                and any(
+                    LIST_SEPARATOR in value
+                    for value, is_list in zip(values, self._lists, strict=True)
+                    if not is_list
+                )
+            )
+        ):
+            # Not validated (a character XML cannot hold): escape value by value.
             values = [
                 LIST_SEPARATOR.join(escape_xml(one) for one in value.split(LIST_SEPARATOR))
-                for value in values
+                if is_list
+                else escape_xml(value)
+                for value, is_list in zip(values, self._lists, strict=True)
             ]
         elif _ESCAPE.search(joined):
             joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
