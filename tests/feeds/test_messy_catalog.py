@@ -27,7 +27,7 @@ from tests.factories import save, value
 from tests.feeds.conftest import feed_input, product
 
 G = "{http://base.google.com/ns/1.0}"
-COPIES = 20  # products per fault: 14 faults, 280 products
+COPIES = 20  # products per kind: 14 kinds (clean ones included) and 20 case twins
 
 
 def _gtin(prefix: str, n: int) -> str:
