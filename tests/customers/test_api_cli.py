@@ -47,7 +47,7 @@ def test_api_resolves_searches_unmerges_and_erases(api: TestClient, db: Database
         first_name="Ann",
         last_name="Visser",
     )
-    b = post_record(api, channel="pos", source_ref="card-1", loyalty_card="77", first_name="Bob")
+    b = post_record(api, channel="pos", source_ref="card-1", loyalty_card="77", first_name="Anne")
     bridge = post_record(
         api, channel="app", source_ref="d1", email="ANN@shop.nl", loyalty_card="77"
     )
@@ -140,8 +140,8 @@ def test_cli_imports_shows_and_erases(
     source = tmp_path / "customers.csv"
     source.write_text(
         "channel,source_ref,email,phone,loyalty_card,first_name,last_name,postal_code\n"
-        "web,c1,ann@shop.nl,0612345678,,Ann,Visser,3511 AB\n"
-        "pos,card-1,,+31 6 12345678,L-1,Ann,Visser,\n"
+        "web,c1,ann@shop.nl,0613572468,,Ann,Visser,3511 AB\n"
+        "pos,card-1,,+31 6 13572468,L-1,Ann,Visser,\n"
         "web,c2,bob@shop.nl,,,Bob,Bakker,\n",
         encoding="utf-8",
     )
@@ -150,10 +150,10 @@ def test_cli_imports_shows_and_erases(
     assert "ann@shop.nl" in run("customers", "search", "ann@shop.nl")
     shown = json.loads(run("customers", "show", "1"))
     assert [r["channel"] for r in shown["records"]] == ["web", "pos"]
-    assert "shares phone +31612345678" in run("customers", "log", "1")
+    assert "shares phone +31613572468" in run("customers", "log", "1")
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"blocked_values": ["phone:+31612345678"]}), encoding="utf-8")
-    assert "+31612345678" in run("customers", "rules", "--set", str(rules))
+    rules.write_text(json.dumps({"blocked_values": ["phone:+31613572468"]}), encoding="utf-8")
+    assert "+31613572468" in run("customers", "rules", "--set", str(rules))
     assert "erasure cannot be undone" in run("customers", "erase", "1", code=2)
     assert '"records": 2' in run("customers", "erase", "1", "--yes")
     out = tmp_path / "export.json"

@@ -23,7 +23,7 @@ from tests.customers.factories import at, home, record
 
 def test_identifiers_are_normalized_per_kind() -> None:
     assert normalize_identifier("email", "  Ann.Smit@Example.NL ") == "ann.smit@example.nl"
-    assert normalize_identifier("phone", "06-12345678", region="NL") == "+31612345678"
+    assert normalize_identifier("phone", "06-13572468", region="NL") == "+31613572468"
     assert normalize_identifier("phone", "+32 470 12 34 56", region="NL") == "+32470123456"
     assert normalize_identifier("loyalty_card", "1234 5678-9x") == "123456789X"
     assert normalize_identifier("channel_customer", " 42 ", channel="shopify") == "shopify:42"
@@ -66,9 +66,9 @@ def test_a_full_name_splits_before_the_surname_particle(name: str, first: str, l
 def test_phone_region_comes_from_country_then_channel_then_default() -> None:
     rules = MergeRules(channel_regions={"be-shop": "BE"})
     be = normalize_record(record("be-shop", "1", phone="0470 12 34 56"), rules)
-    nl = normalize_record(record("web", "1", phone="0612345678"), rules)
+    nl = normalize_record(record("web", "1", phone="0613572468"), rules)
     assert be.identifiers == (("phone", "+32470123456"),)
-    assert nl.identifiers == (("phone", "+31612345678"),)
+    assert nl.identifiers == (("phone", "+31613572468"),)
 
 
 def test_rules_refuse_unknown_kinds_bad_thresholds_and_strong_marketplace_ids() -> None:
@@ -123,7 +123,7 @@ def test_golden_record_follows_survivorship_rules_with_sources() -> None:
             "email_verified": True,
             "first_name": "Ann",
             "address": home().as_dict(),
-            "phone": "+31612345678",
+            "phone": "+31613572468",
         },
     )
     newer = RecordSnapshot(

@@ -20,7 +20,7 @@ from tests.customers.factories import home, record
 from tests.inventory.factories import make_world, stock
 from tests.orders.factories import order
 
-ANN = Customer("Ann.Visser@Shop.nl", "Ann Visser", "06 1234 5678")
+ANN = Customer("Ann.Visser@Shop.nl", "Ann Visser", "06 1357 2468")
 ADDRESS = PostalAddress("Ann Visser", "Kerkstraat 1", "", "3511 AB", "Utrecht", "NL")
 
 
@@ -44,7 +44,7 @@ def test_imported_orders_are_linked_to_their_customers_profile(db: Database) -> 
             conn, record("web", "acct-1", email="ann.visser@shop.nl", loyalty_card="L-1")
         )
     first = place(db, "W-1", ANN)
-    second = place(db, "B-1", Customer("", "Ann Visser", "+31612345678"), channel="bol")
+    second = place(db, "B-1", Customer("", "Ann Visser", "+31613572468"), channel="bol")
     nobody = place(db, "W-2", Customer("", "", ""), address=PostalAddress(country="NL"))
     assert order_hook.link_all_orders(db) > 0
     assert service.profile_of_order(db, first) == account
@@ -108,7 +108,7 @@ def test_erasure_removes_personal_data_and_keeps_orders_anonymised(db: Database)
                 address=home(),
             ),
         )
-        other = resolve(conn, record("pos", "card-1", loyalty_card="L-1", phone="0612345678"))
+        other = resolve(conn, record("pos", "card-1", loyalty_card="L-1", phone="0613572468"))
     order_id = place(db, "W-1", ANN)
     order_hook.link_all_orders(db)  # the order's phone merges the card's profile in
     erased_ids: list[list[int]] = []
@@ -137,7 +137,7 @@ def test_erasure_removes_personal_data_and_keeps_orders_anonymised(db: Database)
     assert kept.shipping_address == {"country": "NL"}
     assert all(link.identifier_value is None for link in links)
     text = str(erasure.export_profile(db, profile, "dpo"))
-    for personal in ("visser", "Visser", "0612345678", "+31612345678", "Kerkstraat"):
+    for personal in ("visser", "Visser", "0613572468", "+31613572468", "Kerkstraat"):
         assert personal not in text
     assert [a["action"] for a in erasure.audit_log(db, profile)] == ["export", "erase"]
     # a later sign-up with the same address starts a fresh profile

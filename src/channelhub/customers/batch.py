@@ -31,7 +31,7 @@ from channelhub.core.bulk import BulkInsert
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import Conflict
 from channelhub.core.events import record_event
-from channelhub.customers import store
+from channelhub.customers import quarantine, store
 from channelhub.customers._sql import Sql
 from channelhub.customers.identity import load_rules, resolve_record
 from channelhub.customers.model import (
@@ -44,9 +44,10 @@ from channelhub.customers.model import (
     birth_key,
     golden_of_one,
     golden_record,
+    names_conflict,
     normalize_record,
     postcode_key,
-    surname_conflict,
+    record_name_key,
 )
 
 KINDS = [k.value for k in IdentifierKind]
@@ -63,6 +64,7 @@ class BatchResult:
     merges: int = 0
     refused: int = 0
     invalid: int = 0
+    quarantined: int = 0
     #: The final profile id of each record, in input order (only when asked for).
     profile_of_record: list[int] = field(default_factory=list)
 
@@ -73,6 +75,7 @@ class BatchResult:
             "merges": self.merges,
             "refused": self.refused,
             "invalid": self.invalid,
+            "quarantined": self.quarantined,
         }
 
 
@@ -126,7 +129,8 @@ def _prepare_chunk(
                 observed if is_pg else observed.astimezone(UTC).strftime(SQLITE_TIME),
                 postcode_key(address.get("postal_code", "")),
                 birth_key(attributes.get("birth_date", "")),
-                str(attributes.get("last_name") or ""),
+                (str(attributes.get("first_name") or ""), str(attributes.get("last_name") or "")),
+                record_name_key(attributes),
             )
         )
     return out
@@ -149,8 +153,14 @@ class _Graph:
         self.keys: dict[int, set[tuple[str, str]]] = {}
         self.index: dict[tuple[str, str], int] = {}  # identifier -> first record holding it
         self.elsewhere: dict[tuple[str, str], list[int]] = {}
-        #: Each component's latest surname, with the id of the record that gave it.
-        self.surname: dict[int, tuple[int, str]] = {}
+        #: Each component's latest (first, last) name, with the id of the record that gave it.
+        self.name: dict[int, tuple[int, tuple[str, str]]] = {}
+        #: Each record's name key (index = id), and the different names holding a value when
+        #: there are more than one.
+        self.name_keys: list[str | None] = [None]
+        self.value_names: dict[tuple[str, str], set[str]] = {}
+        #: Values found shared by too many names during this load.
+        self.quarantined: set[tuple[str, str]] = set()
         self.caps = [rules.identifier_caps.get(k, 1 << 30) for k in KINDS]
 
     def find(self, item: int) -> int:
@@ -252,11 +262,17 @@ def _run(
     )
     record_sql = sql.text(
         "INSERT INTO customer_records (id, profile_id, home_profile_id, channel, source_ref, "
-        "attributes, seen_count, observed_at, created_at, block_postcode, block_birth) "
-        "VALUES (?, ?, ?, ?, ?, ?::jsonb, 1, ?, ?, ?, ?)"
+        "attributes, seen_count, observed_at, created_at, block_postcode, block_birth, "
+        "name_key) VALUES (?, ?, ?, ?, ?, ?::jsonb, 1, ?, ?, ?, ?, ?)"
     )
     seen_refs: set[tuple[str, str]] = set()
     checked = rules.name_checked_kinds
+    shared_kinds = quarantine.SHARED_KINDS
+    decided = {
+        (r[0], r[1]): r[2]
+        for r in sql.rows("SELECT kind, value, status FROM customer_shared_values")
+    }
+    limits = {kind: rules.shared_value_limit(kind) for kind in KINDS}
 
     def chunks() -> Iterator[list[Any]]:
         jobs = (
@@ -291,6 +307,7 @@ def _run(
             record_id = next_id
             next_id += 1
             graph.parent.append(record_id)
+            graph.name_keys.append(None)
             home.append(0)
             if isinstance(item, str):  # a record that could not be read at all
                 result.invalid += 1
@@ -307,11 +324,13 @@ def _run(
                 observed,
                 postcode,
                 birth,
-                surname,
+                name,
+                name_key,
             ) = item
             if (channel, ref) in seen_refs:
                 raise Conflict(f"record {channel}:{ref} appears twice in one batch")
             seen_refs.add((channel, ref))
+            graph.name_keys[record_id] = name_key
             result.records += 1
             for kind, raw, why in invalid:
                 refusals.append((record_id, None, kind[:30], raw[:320], "invalid", why[:500], now))
@@ -325,6 +344,8 @@ def _run(
                 first = graph.index.get(key)
                 strong = rules.is_strong(kind)
                 blocked = rules.blocked_reason(kind, value) if strong else None
+                if strong and not blocked and kind in shared_kinds:
+                    blocked = _shared(graph, key, first, name_key, decided, limits[kind])
                 if blocked:
                     refusals.append((record_id, None, kind, value, "blocked_value", blocked, now))
                     result.refused += 1
@@ -345,8 +366,11 @@ def _run(
                 root = graph.find(root)
                 if root == own:
                     continue
-                theirs = graph.surname.get(root, (0, ""))[1]
-                conflict = surname_conflict(kind, surname, theirs, rules)
+                theirs = graph.name.get(root, (0, ("", "")))[1]
+                conflict = names_conflict(kind, name, theirs, rules)
+                if conflict is None and own is not None:
+                    mine = graph.name.get(own, (0, ("", "")))[1]
+                    conflict = names_conflict(kind, mine, theirs, rules)
                 if conflict:
                     refusals.append((record_id, root, kind, value, "name_conflict", conflict, now))
                     result.refused += 1
@@ -365,10 +389,11 @@ def _run(
                     graph.parent[absorbed] = own
                     del graph.keys[absorbed]
                     latest = max(
-                        graph.surname.pop(absorbed, (0, "")), graph.surname.get(own, (0, ""))
+                        graph.name.pop(absorbed, (0, ("", ""))),
+                        graph.name.get(own, (0, ("", ""))),
                     )
-                    if latest[1]:
-                        graph.surname[own] = latest
+                    if any(latest[1]):
+                        graph.name[own] = latest
                     absorbed_at_end[absorbed] = own
                     result.merges += 1
                 graph.keys[own] = union
@@ -394,8 +419,8 @@ def _run(
                 result.profiles += 1
             else:
                 graph.parent[record_id] = own
-            if surname:
-                graph.surname[own] = (record_id, surname)
+            if any(name):
+                graph.name[own] = (record_id, name)
             for key in held:
                 if graph.find(graph.index[key]) != own:
                     graph.elsewhere.setdefault(key, []).append(record_id)
@@ -414,6 +439,7 @@ def _run(
                     now_text,
                     postcode,
                     birth,
+                    name_key,
                 )
             )
             identifiers.extend((record_id, kind, value, now_text) for kind, value in idents)
@@ -430,9 +456,63 @@ def _run(
     _create_indexes(conn, dropped)
     _finish(conn, graph, home, absorbed_at_end, now)
     result.profiles -= len(absorbed_at_end)
+    result.quarantined = _quarantine_found(conn, graph, rules)
     if keep_assignment:
-        result.profile_of_record = [graph.find(i) if home[i] else 0 for i in range(1, next_id)]
+        assignment = [graph.find(i) if home[i] else 0 for i in range(1, next_id)]
+        if result.quarantined:  # the repair split profiles: read them back
+            placed = {
+                int(r[0]): int(r[1])
+                for r in sql.rows("SELECT id, profile_id FROM customer_records")
+            }
+            assignment = [placed.get(i, 0) for i in range(1, next_id)]
+        result.profile_of_record = assignment
     return result
+
+
+def _shared(
+    graph: _Graph,
+    key: tuple[str, str],
+    first: int | None,
+    name_key: str | None,
+    decided: dict[tuple[str, str], str],
+    limit: int,
+) -> str | None:
+    """Count this record's name among the holders of ``key``; why the value may not merge
+    (quarantined, blocked, or now held by ``limit`` different names), or None."""
+    status = decided.get(key)
+    if status in quarantine.HELD:
+        return f"{key[0]} {key[1]} is {status}: shared by many people"
+    if first is not None and name_key is not None:
+        names = graph.value_names.get(key)
+        if names is None:
+            base = graph.name_keys[first]
+            if base != name_key:
+                names = graph.value_names[key] = {name_key} if base is None else {base, name_key}
+        elif len(names) <= limit:
+            names.add(name_key)
+        if names is not None and len(names) >= limit and status != "released":
+            graph.quarantined.add(key)
+    if key in graph.quarantined:
+        return f"{key[0]} {key[1]} is shared by {limit} or more different names"
+    return None
+
+
+def _quarantine_found(conn: Connection, graph: _Graph, rules: MergeRules) -> int:
+    """Record the values this load found shared, and undo the merges they made before the
+    count reached the limit."""
+    found = sorted(graph.quarantined)
+    for kind, value in found:
+        quarantine.mark(
+            conn,
+            kind,
+            value,
+            "quarantined",
+            "detected",
+            f"held by {rules.shared_value_limit(kind)} or more different names",
+        )
+    if found:
+        quarantine.repair(conn, found, apply=True, actor="batch")
+    return len(found)
 
 
 #: The tables whose non-unique indexes a batch load drops and rebuilds.

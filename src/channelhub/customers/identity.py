@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from channelhub.core.database import utcnow
 from channelhub.core.errors import Conflict, InvalidInput, NotFound
 from channelhub.core.events import record_event
-from channelhub.customers import store
+from channelhub.customers import quarantine, store
 from channelhub.customers._sql import Sql
 from channelhub.customers.model import (
     CustomerError,
@@ -40,10 +40,11 @@ from channelhub.customers.model import (
     birth_key,
     cap_violation,
     golden_record,
+    names_conflict,
     normalize_identifier,
     normalize_record,
     postcode_key,
-    surname_conflict,
+    record_name_key,
 )
 
 RULES_SETTING = "merge_rules"
@@ -233,27 +234,55 @@ def resolve_record(
     own_profile = int(existing[1]) if existing else None
     record_id = int(existing[0]) if existing else None
 
-    # Strong identifiers that are not blocked: the ones that may merge.
+    # Strong identifiers that are not blocked nor quarantined: the ones that may merge.
+    held = quarantine.statuses(conn, normalized.identifiers)
     mergeable: list[tuple[str, str]] = []
     for kind, value in normalized.identifiers:
         if not rules.is_strong(kind):
             continue
         why_blocked = rules.blocked_reason(kind, value)
+        if why_blocked is None and held.get((kind, value)) in quarantine.HELD:
+            why_blocked = f"{kind} {value} is {held[(kind, value)]}: shared by many people"
         if why_blocked:
             refusals.append((kind, value, "blocked_value", why_blocked, own_profile))
             continue
         mergeable.append((kind, value))
 
+    attributes = normalized.attributes
+    name_key = record_name_key(attributes)
+    holders = _holders(sql, mergeable, record_id)
+    # A value now held by too many different names is quarantined (and the merges it made so
+    # far are undone) before anything merges on it.
+    quarantined: set[tuple[str, str]] = set()
+    for (kind, value), (names, records) in _shared_counts(holders, name_key).items():
+        if (
+            kind in quarantine.SHARED_KINDS
+            and held.get((kind, value)) != "released"
+            and names >= rules.shared_value_limit(kind)
+        ):
+            quarantine.quarantine_detected(conn, kind, value, (names, records), rules)
+            quarantined.add((kind, value))
+            why = f"{kind} {value} is shared by {names} different names"
+            refusals.append((kind, value, "blocked_value", why, None))
+    if quarantined:
+        mergeable = [k for k in mergeable if k not in quarantined]
+        holders = [h for h in holders if (h[0], h[1]) not in quarantined]
+        if own_profile is not None:
+            own_profile = int(
+                sql.scalar("SELECT profile_id FROM customer_records WHERE id = ?", (record_id,))
+            )
+
     own_values = set(normalized.identifiers)
     merged: list[int] = []
     links: list[tuple[int, int, int | None, str, str]] = []
-    surname = str(normalized.attributes.get("last_name") or "")
-    for profile_id, (kind, value, other_record) in sorted(
-        _matches(sql, mergeable, record_id, rules).items()
-    ):
+    mine = (str(attributes.get("first_name") or ""), str(attributes.get("last_name") or ""))
+    for profile_id, (kind, value, other_record) in sorted(_matches(holders, rules).items()):
         if profile_id == own_profile:
             continue
-        conflict = surname_conflict(kind, surname, _surname(sql, profile_id), rules)
+        theirs = _name(sql, profile_id)
+        conflict = names_conflict(kind, mine, theirs, rules)
+        if conflict is None and own_profile is not None:
+            conflict = names_conflict(kind, _name(sql, own_profile), theirs, rules)
         if conflict:
             refusals.append((kind, value, "name_conflict", conflict, profile_id))
             continue
@@ -282,7 +311,6 @@ def resolve_record(
     alone = own_profile is None
     if own_profile is None:
         own_profile = new_profile(conn, now)
-    attributes = normalized.attributes
     address = attributes.get("address") or {}
     block_postcode = postcode_key(address.get("postal_code", ""))
     block_birth = birth_key(attributes.get("birth_date", ""))
@@ -290,8 +318,8 @@ def resolve_record(
         record_id = int(
             sql.scalar(
                 "INSERT INTO customer_records (profile_id, home_profile_id, channel, source_ref, "
-                "attributes, seen_count, observed_at, created_at, block_postcode, block_birth) "
-                "VALUES (?, ?, ?, ?, ?::jsonb, 1, ?, ?, ?, ?) RETURNING id",
+                "attributes, seen_count, observed_at, created_at, block_postcode, block_birth, "
+                "name_key) VALUES (?, ?, ?, ?, ?::jsonb, 1, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     own_profile,
                     own_profile,
@@ -302,15 +330,23 @@ def resolve_record(
                     sql.time(now),
                     block_postcode,
                     block_birth,
+                    name_key,
                 ),
             )
         )
     else:
         sql.run(
             "UPDATE customer_records SET attributes = ?::jsonb, seen_count = seen_count + 1, "
-            "observed_at = ?, erased_at = NULL, block_postcode = ?, block_birth = ? "
-            "WHERE id = ?",
-            (sql.json(attributes), sql.time(observed), block_postcode, block_birth, record_id),
+            "observed_at = ?, erased_at = NULL, block_postcode = ?, block_birth = ?, "
+            "name_key = ? WHERE id = ?",
+            (
+                sql.json(attributes),
+                sql.time(observed),
+                block_postcode,
+                block_birth,
+                name_key,
+                record_id,
+            ),
         )
     add_identifiers(conn, record_id, normalized.identifiers, now)
     sql.run_many(
@@ -358,35 +394,64 @@ def resolve_record(
     return result
 
 
-def _surname(sql: Sql, profile_id: int) -> str:
+def _name(sql: Sql, profile_id: int) -> tuple[str, str]:
+    """A profile's (first, last) name as its golden record has it."""
     golden = sql.read_json(
         sql.scalar("SELECT golden FROM customer_profiles WHERE id = ?", (profile_id,)) or "{}"
     )
-    return str((golden.get("last_name") or {}).get("value") or "")
+    return (
+        str((golden.get("first_name") or {}).get("value") or ""),
+        str((golden.get("last_name") or {}).get("value") or ""),
+    )
 
 
-def _matches(
-    sql: Sql, identifiers: Sequence[tuple[str, str]], record_id: int | None, rules: MergeRules
-) -> dict[int, tuple[str, str, int]]:
-    """For each profile holding one of ``identifiers``: the identifier and record to link
-    through (the first seen, preferring kinds that need no surname check)."""
+#: ``(kind, value, record id, profile id, name key)`` of a record holding an identifier.
+Holder = tuple[str, str, int, int, str | None]
+
+
+def _holders(
+    sql: Sql, identifiers: Sequence[tuple[str, str]], record_id: int | None
+) -> list[Holder]:
+    """The other records holding each of ``identifiers``, oldest first."""
     if not identifiers:
-        return {}
+        return []
     where = " OR ".join("(i.kind = ? AND i.value = ?)" for _ in identifiers)
     params: list[Any] = [part for pair in identifiers for part in pair]
     rows = sql.rows(
-        "SELECT i.kind, i.value, r.id, r.profile_id FROM customer_identifiers i "
+        "SELECT i.kind, i.value, r.id, r.profile_id, r.name_key FROM customer_identifiers i "
         f"JOIN customer_records r ON r.id = i.record_id WHERE ({where}) ORDER BY r.id",
         params,
     )
+    return [(r[0], r[1], int(r[2]), int(r[3]), r[4]) for r in rows if r[2] != record_id]
+
+
+def _shared_counts(
+    holders: Sequence[Holder], own_name: str | None
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(different names, records) per identifier, this record included."""
+    names: dict[tuple[str, str], set[str]] = {}
+    records: dict[tuple[str, str], int] = {}
+    for kind, value, _, _, name in holders:
+        key = (kind, value)
+        records[key] = records.get(key, 0) + 1
+        seen = names.setdefault(key, set())
+        if name:
+            seen.add(name)
+    return {
+        key: (len(seen | ({own_name} if own_name else set())), records[key] + 1)
+        for key, seen in names.items()
+    }
+
+
+def _matches(holders: Sequence[Holder], rules: MergeRules) -> dict[int, tuple[str, str, int]]:
+    """For each profile holding one of the identifiers: the identifier and record to link
+    through (the first seen, preferring kinds that need no name check)."""
     found: dict[int, tuple[str, str, int]] = {}
     checked = rules.name_checked_kinds
-    for kind, value, other, profile in rows:
-        if other == record_id:
-            continue
-        current = found.get(int(profile))
+    for kind, value, other, profile, _ in holders:
+        current = found.get(profile)
         if current is None or (current[0] in checked and kind not in checked):
-            found[int(profile)] = (kind, value, int(other))
+            found[profile] = (kind, value, other)
     return found
 
 
@@ -431,7 +496,8 @@ def is_kept_apart(conn: Connection, profile_a: int, profile_b: int) -> bool:
         "SELECT l.id FROM customer_links l "
         "JOIN customer_records ra ON ra.id = l.record_id "
         "JOIN customer_records rb ON rb.id = l.other_record_id "
-        "WHERE l.action = 'unlink' AND ((ra.profile_id = ? AND rb.profile_id = ?) "
+        "WHERE l.action = 'unlink' AND l.method <> 'repair' "
+        "AND ((ra.profile_id = ? AND rb.profile_id = ?) "
         "OR (ra.profile_id = ? AND rb.profile_id = ?)) LIMIT 1",
         (profile_a, profile_b, profile_b, profile_a),
     )

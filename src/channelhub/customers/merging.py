@@ -35,7 +35,7 @@ R = store.customer_records.c
 L = store.customer_links.c
 
 #: Link methods that are a person's decision: they override an earlier unmerge.
-PERSON = frozenset({"manual", "confirmed"})
+PERSON = frozenset({"manual", "confirmed", "restored"})
 
 
 def link_records(
@@ -47,6 +47,7 @@ def link_records(
     actor: str,
     score: float | None = None,
     rules: MergeRules | None = None,
+    identifier: tuple[str, str] | None = None,
 ) -> int | None:
     """Merge the profiles of two records through a logged link; the link id, or None when a
     guard refused (the refusal is recorded). A person's (``manual``) link overrides an unmerge
@@ -80,8 +81,8 @@ def link_records(
                 profile_id=survivor,
                 merged_profile_id=absorbed,
                 method=method,
-                identifier_kind=None,
-                identifier_value=None,
+                identifier_kind=identifier[0] if identifier else None,
+                identifier_value=identifier[1] if identifier else None,
                 score=score,
                 reason=reason[:500],
                 undoes=None,

@@ -13,13 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from rapidfuzz.distance import JaroWinkler
+
+from channelhub.customers.names import SURNAME_PARTICLES as SURNAME_PARTICLES
+from channelhub.customers.names import name_conflict, name_key, split_name
+from channelhub.customers.parsing import country_code, parse_birth_date
+from channelhub.customers.placeholders import is_placeholder
 
 
 class IdentifierKind(StrEnum):
@@ -33,15 +37,6 @@ class IdentifierKind(StrEnum):
 
 
 K = IdentifierKind
-
-#: Jaro-Winkler similarity from which two surnames count as the same (typos allowed).
-SURNAME_AGREEMENT = 0.85
-#: Words that begin a surname ("Sanne de Vries", "Jan van der Berg", "Ludwig von Mises").
-SURNAME_PARTICLES = frozenset(
-    {"de", "der", "den", "van", "von", "te", "ter", "ten", "het", "'t", "zu", "da", "di",
-     "del", "della", "du", "le", "la", "dos", "das", "do", "mac", "bin", "al", "el", "st.",
-     "vande", "vanden", "vander", "op", "in", "uit", "aan"}
-)  # fmt: skip
 
 #: Kinds that may never be strong, whatever the configuration says.
 NEVER_STRONG = frozenset({K.MARKETPLACE_BUYER})
@@ -132,9 +127,21 @@ class MergeRules:
     upper_threshold: float = 0.80
     lower_threshold: float = 0.62
     suggest: bool = True
-    #: Kinds that merge only when the surnames, where both sides have one, agree: a phone
-    #: number is often shared by a household.
-    name_checked_kinds: frozenset[str] = frozenset({K.PHONE})
+    #: Kinds that merge only when the names, where both sides have them, agree (first names
+    #: included; nicknames and initials allowed): a household shares an e-mail address, a
+    #: landline, a loyalty card and a tablet.
+    name_checked_kinds: frozenset[str] = frozenset({K.EMAIL, K.PHONE, K.LOYALTY_CARD, K.DEVICE})
+    #: A value held by records of this many different names is quarantined: it never merges
+    #: on its own until a person releases it (per kind in ``shared_value_limits``).
+    shared_value_names: int = 4
+    shared_value_limits: Mapping[str, int] = field(default_factory=dict)
+    #: Use the shipped list of filler values (geen@email.nl, 0000000000, ...).
+    known_placeholders: bool = True
+    #: The retailer's own phone numbers (store tills), as written; never merged on.
+    store_phones: frozenset[str] = frozenset()
+
+    def shared_value_limit(self, kind: str) -> int:
+        return int(self.shared_value_limits.get(kind, self.shared_value_names))
 
     def is_strong(self, kind: str) -> bool:
         return kind in self.strong_kinds and kind not in NEVER_STRONG
@@ -145,6 +152,10 @@ class MergeRules:
             return f"{kind} {value} is on the blocked list"
         if kind == K.EMAIL and value.rsplit("@", 1)[-1] in self.blocked_email_domains:
             return f"e-mail domain of {value} is blocked"
+        if kind == K.PHONE and value in self.store_phones:
+            return f"phone {value} is one of the retailer's own numbers"
+        if self.known_placeholders and is_placeholder(kind, value):
+            return f"{kind} {value} is a known filler value"
         return None
 
     def as_dict(self) -> dict[str, Any]:
@@ -160,6 +171,10 @@ class MergeRules:
             "lower_threshold": self.lower_threshold,
             "suggest": self.suggest,
             "name_checked_kinds": sorted(str(k) for k in self.name_checked_kinds),
+            "shared_value_names": self.shared_value_names,
+            "shared_value_limits": {str(k): v for k, v in self.shared_value_limits.items()},
+            "known_placeholders": self.known_placeholders,
+            "store_phones": sorted(self.store_phones),
         }
 
     @classmethod
@@ -187,6 +202,15 @@ class MergeRules:
         if not 0 < lower <= upper <= 1:
             raise CustomerError("thresholds: need 0 < lower_threshold <= upper_threshold <= 1")
         maximum = int(data.get("max_identifiers_per_profile", default.max_identifiers_per_profile))
+        limits = {str(k): v for k, v in dict(data.get("shared_value_limits", {})).items()}
+        names = data.get("shared_value_names", default.shared_value_names)
+        for kind in limits:
+            if kind not in known:
+                raise CustomerError(f"unknown identifier kind {kind!r}; known: {sorted(known)}")
+        if any(not isinstance(v, int) or v < 2 for v in [names, *limits.values()]):
+            raise CustomerError(
+                "shared_value_names and shared_value_limits: whole numbers of at least 2"
+            )
         if maximum < 1:
             raise CustomerError("max_identifiers_per_profile must be at least 1")
         return cls(
@@ -205,6 +229,13 @@ class MergeRules:
             lower_threshold=lower,
             suggest=bool(data.get("suggest", default.suggest)),
             name_checked_kinds=checked,
+            shared_value_names=int(names),
+            shared_value_limits=limits,
+            known_placeholders=bool(data.get("known_placeholders", default.known_placeholders)),
+            store_phones=frozenset(
+                normalize_identifier(K.PHONE, str(p), region=str(data.get("default_region", "NL")))
+                for p in data.get("store_phones", ())
+            ),
         )
 
 
@@ -233,13 +264,28 @@ def _plain_email(text: str) -> str | None:
     return f"{local}@{domain}"
 
 
+#: Gmail ignores dots in the mailbox name and anything after a +, and googlemail.com is the
+#: same mailbox.
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def fold_mailbox(address: str) -> str:
+    """Gmail's equivalent forms of one mailbox folded to one (j.an+shop@googlemail.com ->
+    jan@gmail.com); other providers' addresses are returned as they are."""
+    local, _, domain = address.rpartition("@")
+    if domain not in GMAIL_DOMAINS:
+        return address
+    local = local.split("+", 1)[0].replace(".", "")
+    return f"{local}@gmail.com" if local else address
+
+
 def normalize_email(value: str) -> str:
     """The address as email-validator normalizes it, lower-cased whole (mailboxes are in
-    practice case-insensitive). Raises CustomerError when it is not an address."""
+    practice case-insensitive), Gmail's forms folded. CustomerError when it is no address."""
     text = value.strip()
     plain = _plain_email(text)
     if plain is not None:
-        return plain
+        return fold_mailbox(plain)
     cached = _email_cache.get(text)
     if cached is not None:
         return cached
@@ -247,7 +293,7 @@ def normalize_email(value: str) -> str:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
         raise CustomerError(f"e-mail {value!r}: {error}") from error
-    normalized = result.normalized.lower()
+    normalized = fold_mailbox(result.normalized.lower())
     if len(_email_cache) > 100_000:
         _email_cache.clear()
     _email_cache[text] = normalized
@@ -301,10 +347,10 @@ def normalize_identifier(kind: str, value: str, channel: str = "", region: str =
 
 
 def region_of(record: CustomerRecord, rules: MergeRules) -> str:
-    country = record.country or record.address.country
-    if len(country) == 2:
-        return country.upper()
-    return rules.channel_regions.get(record.channel, rules.default_region)
+    """The region a national phone number is read in: the record's country in any written
+    form ("SE", "SWE", "Sweden", "Sverige"), else the channel's, else the default."""
+    code = country_code(record.country) or country_code(record.address.country)
+    return code or rules.channel_regions.get(record.channel, rules.default_region)
 
 
 @dataclass(frozen=True)
@@ -349,9 +395,9 @@ def normalize_record(record: CustomerRecord, rules: MergeRules) -> Normalized:
     birth = record.birth_date.strip()
     if birth:
         try:
-            birth = date.fromisoformat(birth).isoformat()
-        except ValueError:
-            invalid.append(("birth_date", birth[:300], "not an ISO 8601 date"))
+            birth = parse_birth_date(birth)
+        except ValueError as error:
+            invalid.append(("birth_date", birth[:300], str(error)))
             birth = ""
     attributes: dict[str, Any] = {
         "first_name": first,
@@ -361,9 +407,23 @@ def normalize_record(record: CustomerRecord, rules: MergeRules) -> Normalized:
         "phone": values.get(K.PHONE, ""),
         "loyalty_card": values.get(K.LOYALTY_CARD, ""),
         "birth_date": birth,
-        "address": record.address.as_dict() if not record.address.is_empty else None,
+        "address": _address(record.address, region) if not record.address.is_empty else None,
     }
     return Normalized(tuple(identifiers), attributes, tuple(invalid))
+
+
+def _address(address: Address, region: str) -> dict[str, str]:
+    values = address.as_dict()
+    values["country"] = country_code(address.country) or region
+    return values
+
+
+def record_name_key(attributes: Mapping[str, Any]) -> str | None:
+    """The record's name for counting the different people who share a value."""
+    first, last = str(attributes.get("first_name") or ""), str(attributes.get("last_name") or "")
+    if not (first or last):
+        return None
+    return name_key(first, last)[:100]
 
 
 def postcode_key(postal_code: str) -> str | None:
@@ -422,26 +482,19 @@ def components(nodes: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[l
     return sorted((sorted(group) for group in sets.groups(node_list).values()), key=lambda g: g[0])
 
 
-def split_name(name: str) -> tuple[str, str]:
-    """A full name as (first names, surname): the surname starts at its first particle after
-    the first word ("Sanne de Vries" -> "Sanne", "de Vries"), else it is the last word."""
-    parts = name.split()
-    if len(parts) < 2:
-        return "", " ".join(parts)
-    for index in range(1, len(parts) - 1):
-        if parts[index].lower() in SURNAME_PARTICLES:
-            return " ".join(parts[:index]), " ".join(parts[index:])
-    return " ".join(parts[:-1]), parts[-1]
-
-
 def surname_conflict(kind: str, mine: str, theirs: str, rules: MergeRules) -> str | None:
     """Why a merge on ``kind`` is refused because the surnames differ, or None."""
-    if kind not in rules.name_checked_kinds or not mine or not theirs:
+    return names_conflict(kind, ("", mine), ("", theirs), rules)
+
+
+def names_conflict(
+    kind: str, mine: tuple[str, str], theirs: tuple[str, str], rules: MergeRules
+) -> str | None:
+    """Why a merge on ``kind`` is refused because the names (first, last) differ, or None."""
+    if kind not in rules.name_checked_kinds:
         return None
-    a, b = mine.strip().lower(), theirs.strip().lower()
-    if a == b or JaroWinkler.normalized_similarity(a, b) >= SURNAME_AGREEMENT:
-        return None
-    return f"a {kind} shared by different surnames ({mine!r}, {theirs!r})"
+    why = name_conflict(mine[0], mine[1], theirs[0], theirs[1])
+    return None if why is None else f"a {kind} shared by {why}"
 
 
 def cap_violation(values: Iterable[tuple[str, str]], rules: MergeRules) -> tuple[str, str] | None:

@@ -53,6 +53,9 @@ customer_records = Table(
     Column("seen_count", Integer, nullable=False),
     Column("observed_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    #: The written name as one key (``names.name_key``): how many different people share a
+    #: value is counted over it.
+    Column("name_key", String(100), nullable=True),
     #: Blocking keys for the probabilistic matcher (postcode + surname initial; birth date +
     #: surname initial).
     Column("block_postcode", String(40), nullable=True),
@@ -122,6 +125,26 @@ customer_refusals = Table(
     Index("ix_customer_refusals_profile_id", "profile_id"),
 )
 
+#: Values shared by many different names (or known fillers, or the retailer's own numbers and
+#: addresses): ``quarantined`` and ``blocked`` ones never merge profiles, ``released`` ones
+#: merge under the usual rules and are not quarantined again automatically.
+customer_shared_values = Table(
+    "customer_shared_values",
+    metadata,
+    Column("kind", String(30), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column("status", String(20), nullable=False),  # quarantined | released | blocked
+    #: detected (counted), placeholder (a known filler), location (a store's), person
+    Column("source", String(20), nullable=False),
+    Column("names", Integer, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_customer_shared_values_status", "status"),
+)
+
 customer_match_suggestions = Table(
     "customer_match_suggestions",
     metadata,
@@ -187,4 +210,5 @@ __all__ = [
     "customer_records",
     "customer_refusals",
     "customer_settings",
+    "customer_shared_values",
 ]
