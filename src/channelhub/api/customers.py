@@ -5,7 +5,7 @@ merge rules, refusals of the blob guards, data-protection export and erasure."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -224,6 +224,54 @@ def unmerge_link(
 ) -> UnmergeOut:
     """Undo one merge of the log; the profiles it leaves."""
     return UnmergeOut(profiles=service.unmerge(db, link_id, _actor(key)))
+
+
+class SharedValueOut(BaseModel):
+    kind: str
+    value: str
+    status: str
+    source: str
+    names: int
+    records: int
+    reason: str
+    decided_by: str | None
+
+
+class SharedValueDecisionIn(BaseModel):
+    kind: Literal["email", "phone", "loyalty_card", "device"]
+    value: str = Field(min_length=1, max_length=320)
+    status: Literal["quarantined", "released", "blocked"]
+
+
+@router.get("/customers/shared-values", response_model=list[SharedValueOut], responses=errors(422))
+def list_shared_values(
+    _: ApiKey = Reader,
+    db: Database = Depends(get_db),
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[SharedValueOut]:
+    """Values many different names share (quarantined, released or blocked), most names
+    first, with how many names and records hold each."""
+    return [SharedValueOut(**v.as_dict()) for v in service.shared_values(db, status, limit)]
+
+
+@router.post("/customers/shared-values", response_model=SharedValueOut, responses=errors(422))
+def decide_shared_value(
+    body: SharedValueDecisionIn, key: ApiKey = Writer, db: Database = Depends(get_db)
+) -> SharedValueOut:
+    """A person releases, blocks or quarantines a value (blocking undoes its merges,
+    releasing puts back what a repair undid)."""
+    shared = service.decide_shared_value(db, body.kind, body.value, body.status, _actor(key))
+    return SharedValueOut(**shared.as_dict())
+
+
+@router.post("/customers/repair", response_model=dict[str, Any])
+def repair_profiles(
+    key: ApiKey = Writer, db: Database = Depends(get_db), apply: bool = False
+) -> dict[str, Any]:
+    """Profiles glued by a quarantined or blocked value: a dry run by default, split through
+    the link log with ``apply=true``."""
+    return service.repair_profiles(db, apply, _actor(key)).as_dict()
 
 
 @router.post("/customers/link-orders", response_model=dict[str, int])

@@ -234,6 +234,80 @@ def refusals(profile_id: int | None = typer.Option(None), limit: int = 100) -> N
         console.print(f"{r['rule']}\t{r['kind']} {r['value']}\t{r['detail']}")
 
 
+quarantine_app = typer.Typer(
+    help="Values many different people share (fillers, a store's number, a family's address):"
+    " they never merge profiles on their own.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+@handle_errors
+def quarantine_list(
+    status: str | None = typer.Option(None, help="quarantined, released or blocked"),
+    limit: int = 100,
+) -> None:
+    """Shared values with how many different names and records hold each."""
+    for v in service.shared_values(database(), status, limit):
+        console.print(
+            f"{v.status}\t{v.kind} {v.value}\t{v.names} names, {v.records} records"
+            f"\t{v.source}: {v.reason}"
+        )
+
+
+@quarantine_app.command("detect")
+@handle_errors
+def quarantine_detect() -> None:
+    """Quarantine the store's fillers, values too many names share and the locations' own
+    numbers (then run ``channelhub customers repair``)."""
+    found = service.detect_shared_values(database())
+    for v in found:
+        console.print(f"quarantined\t{v.kind} {v.value}\t{v.names} names, {v.records} records")
+    console.print(f"{len(found)} values newly quarantined")
+
+
+def _decide_value(kind: str, value: str, status: str, actor: str) -> None:
+    v = service.decide_shared_value(database(), kind, value, status, actor)
+    console.print(f"{v.kind} {v.value} is now {v.status}")
+
+
+@quarantine_app.command("release")
+@handle_errors
+def quarantine_release(kind: str, value: str, actor: str = typer.Option("cli")) -> None:
+    """A person's release: the value merges under the usual rules again, and the merges a
+    repair undid for it are put back."""
+    _decide_value(kind, value, "released", actor)
+
+
+@quarantine_app.command("block")
+@handle_errors
+def quarantine_block(kind: str, value: str, actor: str = typer.Option("cli")) -> None:
+    """A person's block: the value never merges, and the merges it made are undone."""
+    _decide_value(kind, value, "blocked", actor)
+
+
+@app.command("repair")
+@handle_errors
+def repair(
+    apply: bool = typer.Option(False, "--apply", help="undo the merges (default: dry run)"),
+    actor: str = typer.Option("cli"),
+) -> None:
+    """Find profiles glued by a quarantined or blocked value and split them through the link
+    log. A dry run first; ``--apply`` writes; ``quarantine release`` puts them back."""
+    plan = service.repair_profiles(database(), apply, actor)
+    for entry in plan.links:
+        console.print(
+            f"link #{entry['link_id']} record {entry['record_id']}~{entry['other_record_id']} "
+            f"in profile {entry['profile_id']} through {entry['kind']} {entry['value']}"
+        )
+    verb = "split" if plan.applied else "would split"
+    console.print(
+        f"{len(plan.links)} links; {len(plan.profiles)} profiles {verb} into "
+        f"{sum(plan.profiles.values())} profiles" + ("" if plan.applied else " (dry run)")
+    )
+
+
 @app.command("link-orders")
 @handle_errors
 def link_orders() -> None:

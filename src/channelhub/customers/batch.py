@@ -129,7 +129,11 @@ def _prepare_chunk(
                 observed if is_pg else observed.astimezone(UTC).strftime(SQLITE_TIME),
                 postcode_key(address.get("postal_code", "")),
                 birth_key(attributes.get("birth_date", "")),
-                (str(attributes.get("first_name") or ""), str(attributes.get("last_name") or "")),
+                (
+                    str(attributes.get("first_name") or ""),
+                    str(attributes.get("last_name") or ""),
+                    str(attributes.get("birth_date") or ""),
+                ),
                 record_name_key(attributes),
             )
         )
@@ -154,7 +158,7 @@ class _Graph:
         self.index: dict[tuple[str, str], int] = {}  # identifier -> first record holding it
         self.elsewhere: dict[tuple[str, str], list[int]] = {}
         #: Each component's latest (first, last) name, with the id of the record that gave it.
-        self.name: dict[int, tuple[int, tuple[str, str]]] = {}
+        self.name: dict[int, tuple[int, tuple[str, str, str]]] = {}
         #: Each record's name key (index = id), and the different names holding a value when
         #: there are more than one.
         self.name_keys: list[str | None] = [None]
@@ -366,10 +370,10 @@ def _run(
                 root = graph.find(root)
                 if root == own:
                     continue
-                theirs = graph.name.get(root, (0, ("", "")))[1]
+                theirs = graph.name.get(root, (0, ("", "", "")))[1]
                 conflict = names_conflict(kind, name, theirs, rules)
                 if conflict is None and own is not None:
-                    mine = graph.name.get(own, (0, ("", "")))[1]
+                    mine = graph.name.get(own, (0, ("", "", "")))[1]
                     conflict = names_conflict(kind, mine, theirs, rules)
                 if conflict:
                     refusals.append((record_id, root, kind, value, "name_conflict", conflict, now))
@@ -389,8 +393,8 @@ def _run(
                     graph.parent[absorbed] = own
                     del graph.keys[absorbed]
                     latest = max(
-                        graph.name.pop(absorbed, (0, ("", ""))),
-                        graph.name.get(own, (0, ("", ""))),
+                        graph.name.pop(absorbed, (0, ("", "", ""))),
+                        graph.name.get(own, (0, ("", "", ""))),
                     )
                     if any(latest[1]):
                         graph.name[own] = latest
@@ -420,7 +424,12 @@ def _run(
             else:
                 graph.parent[record_id] = own
             if any(name):
-                graph.name[own] = (record_id, name)
+                # Like the golden record: the newest non-empty value of each part.
+                before = graph.name.get(own, (0, ("", "", "")))[1]
+                graph.name[own] = (
+                    record_id,
+                    (name[0] or before[0], name[1] or before[1], name[2] or before[2]),
+                )
             for key in held:
                 if graph.find(graph.index[key]) != own:
                     graph.elsewhere.setdefault(key, []).append(record_id)

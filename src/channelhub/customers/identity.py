@@ -275,7 +275,11 @@ def resolve_record(
     own_values = set(normalized.identifiers)
     merged: list[int] = []
     links: list[tuple[int, int, int | None, str, str]] = []
-    mine = (str(attributes.get("first_name") or ""), str(attributes.get("last_name") or ""))
+    mine = (
+        str(attributes.get("first_name") or ""),
+        str(attributes.get("last_name") or ""),
+        str(attributes.get("birth_date") or ""),
+    )
     for profile_id, (kind, value, other_record) in sorted(_matches(holders, rules).items()):
         if profile_id == own_profile:
             continue
@@ -394,14 +398,15 @@ def resolve_record(
     return result
 
 
-def _name(sql: Sql, profile_id: int) -> tuple[str, str]:
-    """A profile's (first, last) name as its golden record has it."""
+def _name(sql: Sql, profile_id: int) -> tuple[str, str, str]:
+    """A profile's (first name, last name, birth date) as its golden record has them."""
     golden = sql.read_json(
         sql.scalar("SELECT golden FROM customer_profiles WHERE id = ?", (profile_id,)) or "{}"
     )
     return (
         str((golden.get("first_name") or {}).get("value") or ""),
         str((golden.get("last_name") or {}).get("value") or ""),
+        str((golden.get("birth_date") or {}).get("value") or ""),
     )
 
 

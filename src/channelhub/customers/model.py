@@ -488,13 +488,27 @@ def surname_conflict(kind: str, mine: str, theirs: str, rules: MergeRules) -> st
 
 
 def names_conflict(
-    kind: str, mine: tuple[str, str], theirs: tuple[str, str], rules: MergeRules
+    kind: str, mine: tuple[str, ...], theirs: tuple[str, ...], rules: MergeRules
 ) -> str | None:
-    """Why a merge on ``kind`` is refused because the names (first, last) differ, or None."""
+    """Why a merge on ``kind`` is refused because the names (first, last) differ, or the
+    birth dates (an optional third item) do: a father and his son of the same name share a
+    landline and an address. None when nothing conflicts."""
     if kind not in rules.name_checked_kinds:
         return None
     why = name_conflict(mine[0], mine[1], theirs[0], theirs[1])
+    births = (mine[2], theirs[2]) if len(mine) > 2 and len(theirs) > 2 else ("", "")
+    if why is None and all(births) and births[0] != births[1] and not _birth_typo(*births):
+        why = f"different birth dates ({births[0]}, {births[1]})"
     return None if why is None else f"a {kind} shared by {why}"
+
+
+def _birth_typo(a: str, b: str) -> bool:
+    """ISO dates one digit apart, or with day and month swapped."""
+    if len(a) != len(b):
+        return False
+    if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
+        return True
+    return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
 
 
 def cap_violation(values: Iterable[tuple[str, str]], rules: MergeRules) -> tuple[str, str] | None:

@@ -30,7 +30,7 @@ FILLER_DOMAINS = frozenset(
      "onbekend.nl", "unknown.com"}
 )  # fmt: skip
 #: National numbers typed to get past a required field.
-_SEQUENCES = ("0123456789", "123456789", "12345678", "98765432", "87654321")
+_SEQUENCES = ("0123456789", "1234567", "9876543", "7654321")
 
 
 def is_filler_email(address: str) -> bool:

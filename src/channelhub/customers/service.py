@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from channelhub.core.database import Database
 from channelhub.core.errors import InvalidInput, NotFound
-from channelhub.customers import identity, matching, merging, store
+from channelhub.customers import identity, matching, merging, quarantine, store
 from channelhub.customers.model import CustomerRecord, IdentifierKind, MergeRules
 
 P = store.customer_profiles.c
@@ -311,3 +311,41 @@ def profile_summary(db: Database, profile_id: int) -> dict[str, Any]:
             "golden": {k: v.get("value") for k, v in (row.golden or {}).items()},
             "erased": row.erased_at is not None,
         }
+
+
+# --- shared values and repair -----------------------------------------------------------
+
+
+def shared_values(
+    db: Database, status: str | None = None, limit: int = 100
+) -> list[quarantine.SharedValue]:
+    """Quarantined, released and blocked values with how many names and records hold them."""
+    with db.read() as conn:
+        return quarantine.list_values(conn, status, limit=limit)
+
+
+def decide_shared_value(
+    db: Database, kind: str, value: str, status: str, actor: str
+) -> quarantine.SharedValue:
+    """A person releases, blocks or quarantines a value (blocking undoes its merges,
+    releasing puts back the merges a repair undid)."""
+    with db.transaction() as conn:
+        return quarantine.decide(conn, kind, value, status, actor)
+
+
+def detect_shared_values(db: Database) -> list[quarantine.SharedValue]:
+    """Quarantine the values of the whole store that fillers or too many names share, and
+    the phone numbers of the retailer's own locations."""
+    from channelhub.inventory.service import location_addresses
+
+    with db.transaction() as conn:
+        rules = identity.load_rules(conn)
+        found = quarantine.seed_locations(conn, location_addresses(conn))
+        return found + quarantine.detect(conn, rules)
+
+
+def repair_profiles(db: Database, apply: bool, actor: str) -> quarantine.RepairPlan:
+    """Profiles glued by a quarantined or blocked value: what would split (dry run), or
+    split them through the link log (``apply``)."""
+    with db.transaction() as conn:
+        return quarantine.repair(conn, apply=apply, actor=actor)

@@ -18,6 +18,8 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from channelhub.customers.names import first_names_agree, fold, surname_key
+
 WEIGHTS = {"name": 0.35, "birth_date": 0.25, "street": 0.2, "postal_code": 0.1, "city": 0.1}
 #: Below this much weight of fields present on both sides, the score is scaled down.
 MIN_EVIDENCE = 0.6
@@ -26,6 +28,10 @@ MIN_EVIDENCE = 0.6
 #: household; a marketplace's default address on its orders) agree on everything but a
 #: name, and would otherwise score high enough to be linked.
 NAME_FLOOR = 0.75
+#: Two first names that cannot be one person's (not a typo, nickname or initial apart) cap the
+#: score here, below any threshold, whatever else agrees: twins share a birth date, address
+#: and surname, and a birth date must never override a conflicting first name.
+FIRST_NAME_CONFLICT_CAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,8 @@ class MatchFields:
         address = attributes.get("address") or {}
         street = " ".join(str(address.get(k) or "").strip() for k in ("line1", "line2")).strip()
         return cls(
-            first_name=_clean(attributes.get("first_name")),
-            last_name=_clean(attributes.get("last_name")),
+            first_name=fold(str(attributes.get("first_name") or "")),
+            last_name=surname_key(str(attributes.get("last_name") or "")),
             birth_date=_clean(attributes.get("birth_date")).replace("-", ""),
             street=_clean(street),
             postal_code=_clean(address.get("postal_code")).replace(" ", ""),
@@ -101,6 +107,16 @@ def _weakest_name_part(a: MatchFields, b: MatchFields) -> float:
     return straight
 
 
+def _first_names_conflict(a: MatchFields, b: MatchFields) -> bool:
+    """Whether the first names disagree (and the names are not merely written swapped)."""
+    if not (a.first_name and b.first_name) or first_names_agree(a.first_name, b.first_name):
+        return False
+    if a.last_name and b.last_name:
+        swapped = _jw(a.first_name, b.last_name) >= 0.85 and _jw(a.last_name, b.first_name) >= 0.85
+        return not swapped
+    return True
+
+
 def _name(a: MatchFields, b: MatchFields) -> float | None:
     parts = [
         _jw(x, y) for x, y in ((a.first_name, b.first_name), (a.last_name, b.last_name)) if x and y
@@ -138,6 +154,8 @@ def score_pair(a: MatchFields, b: MatchFields) -> tuple[float, dict[str, float]]
         weakest = _weakest_name_part(a, b)
         if weakest < NAME_FLOOR:
             score = min(score, weakest)
+    if _first_names_conflict(a, b):
+        score = min(score, FIRST_NAME_CONFLICT_CAP)
     return round(score, 4), {k: round(v, 4) for k, v in details.items()}
 
 

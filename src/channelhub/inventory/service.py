@@ -895,3 +895,10 @@ def check_ledger(db: Database) -> list[LedgerMismatch]:
     """Audit: every stock row equals the sum of its movements and of its live reservations."""
     with db.read() as conn:
         return ledger_mismatches(conn)
+
+
+def location_addresses(conn: Connection) -> list[dict[str, Any]]:
+    """Every location's address as stored (with a ``phone`` where one was given), for the
+    customers context: a store's own number and address are no customer's."""
+    rows = conn.execute(select(store.locations.c.address)).scalars().all()
+    return [dict(r) for r in rows if isinstance(r, dict)]
