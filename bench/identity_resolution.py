@@ -48,7 +48,7 @@ from channelhub.core.database import Database
 from channelhub.core.migrate import upgrade
 from channelhub.customers.batch import resolve_batch
 from channelhub.customers.identity import resolve_record, save_rules
-from channelhub.customers.model import Address, CustomerRecord, MergeRules
+from channelhub.customers.model import Address, CustomerRecord, MergeRules, people_conflict
 from channelhub.customers.names import surname_key
 from channelhub.customers.similarity import MatchFields, match_all
 
@@ -601,8 +601,18 @@ def trap_scores(
     return out
 
 
-def _union(assignment: list[int], pairs: list[tuple[int, int]]) -> list[int]:
+def _union(
+    assignment: list[int],
+    pairs: list[tuple[int, int, float]],
+    attributes: list[dict[str, Any]],
+) -> list[int]:
+    """The profiles after the matcher's links, best score first, each refused when the two
+    profiles' people conflict (what ``merging.link_records`` does for a probabilistic link)."""
     parent = list(range(len(assignment)))
+    person: dict[int, tuple[str, str, str]] = {}
+
+    def who(root: int) -> tuple[str, str, str]:
+        return person.get(root, ("", "", ""))
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -610,14 +620,28 @@ def _union(assignment: list[int], pairs: list[tuple[int, int]]) -> list[int]:
             x = parent[x]
         return x
 
+    def join(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            return
+        x, y = who(ra), who(rb)
+        parent[rb] = ra
+        person[ra] = (x[0] or y[0], x[1] or y[1], x[2] or y[2])
+
     first: dict[int, int] = {}
     for i, profile in enumerate(assignment):
+        a = attributes[i]
+        mine = (a.get("first_name") or "", a.get("last_name") or "", a.get("birth_date") or "")
+        root = find(i)
+        person[root] = tuple(m or o for m, o in zip(mine, who(root), strict=True))  # type: ignore[assignment]
         if profile in first:
-            parent[find(i)] = find(first[profile])
+            join(first[profile], i)
         else:
             first[profile] = i
-    for i, j in pairs:
-        parent[find(i)] = find(j)
+    for i, j, _ in sorted(pairs, key=lambda p: -p[2]):
+        ri, rj = find(i), find(j)
+        if ri != rj and people_conflict(who(ri), who(rj)) is None:
+            join(i, j)
     return [find(i) for i in range(len(assignment))]
 
 
@@ -667,8 +691,7 @@ def realistic(args: argparse.Namespace) -> dict[str, Any]:
         ]
     db.dispose()
     people = [MatchFields.of(a) for a in attributes]
-    auto_pairs = [(i, j) for i, j, _ in match_all(people, rules.upper_threshold)]
-    with_auto = _union(hub, auto_pairs)
+    with_auto = _union(hub, match_all(people, rules.upper_threshold), attributes)
     # Profiles with records of more than one household, and those glued by a quarantined value.
     households: dict[int, set[int]] = defaultdict(set)
     for profile, home in zip(hub, homes, strict=True):
@@ -749,8 +772,6 @@ def splink_realistic(
         blocking_rules_to_generate_predictions=[
             block_on("email"),
             block_on("phone"),
-            block_on("card"),
-            block_on("device"),
             block_on("postcode", "surname"),
             block_on("dob", "surname"),
         ],
@@ -760,8 +781,6 @@ def splink_realistic(
             cl.ExactMatch("dob"),
             cl.ExactMatch("email").configure(term_frequency_adjustments=True),
             cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
-            cl.ExactMatch("card").configure(term_frequency_adjustments=True),
-            cl.ExactMatch("device").configure(term_frequency_adjustments=True),
             cl.ExactMatch("postcode"),
             cl.JaroWinklerAtThresholds("street", [0.9]),
         ],
@@ -773,7 +792,7 @@ def splink_realistic(
         [block_on("first_name", "surname", "dob"), block_on("email")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    for rule in (block_on("email"), block_on("postcode", "surname"), block_on("dob")):
+    for rule in (block_on("email"), block_on("first_name", "surname")):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
         except ValueError as error:  # a level never observed in this block: keep the others

@@ -28,7 +28,7 @@ from channelhub.customers.identity import (
     record_refusal,
     refresh_golden,
 )
-from channelhub.customers.model import MergeRules, cap_violation, components
+from channelhub.customers.model import MergeRules, cap_violation, components, people_conflict
 
 P = store.customer_profiles.c
 R = store.customer_records.c
@@ -65,6 +65,12 @@ def link_records(
         return None
     survivor, absorbed = sorted((pa, pb))
     violation = cap_violation(profile_identifiers(conn, [pa, pb]), rules or load_rules(conn))
+    if violation is None and method == "probabilistic":
+        # A score links records; the profiles behind them must be able to be one person too
+        # (a record without a birth date scores high against a father and his son alike).
+        conflict = people_conflict(_person(conn, pa), _person(conn, pb))
+        if conflict:
+            violation = ("name_conflict", f"the profiles have {conflict}")
     if violation is None and method not in PERSON and is_kept_apart(conn, pa, pb):
         violation = ("unmerged", "a person unmerged these profiles; merge them by hand")
     if violation:
@@ -100,6 +106,15 @@ def link_records(
     )
     refresh_golden(conn, survivor)
     return link_id
+
+
+def _person(conn: Connection, profile_id: int) -> tuple[str, str, str]:
+    golden = conn.execute(select(P.golden).where(P.id == profile_id)).scalar_one()
+    return (
+        str((golden.get("first_name") or {}).get("value") or ""),
+        str((golden.get("last_name") or {}).get("value") or ""),
+        str((golden.get("birth_date") or {}).get("value") or ""),
+    )
 
 
 def merge_profiles(conn: Connection, profile_a: int, profile_b: int, actor: str) -> int:

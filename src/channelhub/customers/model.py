@@ -495,11 +495,17 @@ def names_conflict(
     landline and an address. None when nothing conflicts."""
     if kind not in rules.name_checked_kinds:
         return None
+    why = people_conflict(mine, theirs)
+    return None if why is None else f"a {kind} shared by {why}"
+
+
+def people_conflict(mine: tuple[str, ...], theirs: tuple[str, ...]) -> str | None:
+    """Why (first name, last name[, birth date]) of two sides cannot be one person's."""
     why = name_conflict(mine[0], mine[1], theirs[0], theirs[1])
     births = (mine[2], theirs[2]) if len(mine) > 2 and len(theirs) > 2 else ("", "")
     if why is None and all(births) and births[0] != births[1] and not _birth_typo(*births):
         why = f"different birth dates ({births[0]}, {births[1]})"
-    return None if why is None else f"a {kind} shared by {why}"
+    return why
 
 
 def _birth_typo(a: str, b: str) -> bool:
