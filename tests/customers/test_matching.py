@@ -220,3 +220,27 @@ def test_a_household_at_one_address_is_not_one_customer(db: Database) -> None:
                                                 ("Daan", "Bakker")))
         }  # fmt: skip
     assert len(ids) == 3 and service.suggestions(db) == []
+
+
+def test_a_record_matching_a_father_and_his_son_links_to_neither(db: Database) -> None:
+    """Same first name, same address: the birth dates keep the two profiles apart, and a
+    third record without a birth date is ambiguous between them: suggestions only."""
+    with db.transaction() as conn:
+        father = resolve_record(
+            conn,
+            record("web", "c1", first_name="Jan", last_name="Vos", birth_date="1960-03-18",
+                   address=home()),
+        )  # fmt: skip
+        son = resolve_record(
+            conn,
+            record("web", "c2", first_name="Jan", last_name="Vos", birth_date="18-03-1990",
+                   address=home()),
+        )  # fmt: skip
+        order = resolve_record(
+            conn, record("bol", "o1", name="Jan Vos", address=home("Kerkstraat 1 "))
+        )
+        profiles = {canonical_profile_id(conn, p) for p in (father.profile_id, son.profile_id)}
+        assert canonical_profile_id(conn, order.profile_id) not in profiles
+    assert len(profiles) == 2 and len(order.suggestions) == 2
+    pending = {s.id for s in service.suggestions(db, "pending", 0, 50)}
+    assert set(order.suggestions) <= pending

@@ -87,6 +87,9 @@ def suggest_for_record(conn: Connection, record_id: int, rules: MergeRules) -> l
         if score >= rules.lower_threshold and score > best.get(other_profile, (0.0,))[0]:
             best[int(other_profile)] = (score, int(other_id), details)
     created: list[int] = []
+    # A record that scores high against two profiles is ambiguous (a father and his son of
+    # one name at one address, neither with a birth date): a person decides.
+    ambiguous = sum(1 for score, _, _ in best.values() if score >= rules.upper_threshold) > 1
     for score, other_id, details in sorted(best.values(), reverse=True):
         a, b = sorted((record_id, other_id))
         if sql.first(
@@ -109,7 +112,7 @@ def suggest_for_record(conn: Connection, record_id: int, rules: MergeRules) -> l
             ).scalar_one()
         )
         created.append(suggestion_id)
-        if score >= rules.upper_threshold:
+        if score >= rules.upper_threshold and not ambiguous:
             link_id = link_records(
                 conn,
                 record_id,

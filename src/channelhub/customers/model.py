@@ -512,6 +512,8 @@ def _birth_typo(a: str, b: str) -> bool:
     """ISO dates one digit apart, or with day and month swapped."""
     if len(a) != len(b):
         return False
+    if a[:4].isdigit() and b[:4].isdigit() and abs(int(a[:4]) - int(b[:4])) >= 15:
+        return False  # a generation apart: a parent and a child, not a typo
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return True
     return sum(x != y for x, y in zip(a, b, strict=True)) <= 1

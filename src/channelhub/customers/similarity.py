@@ -86,9 +86,15 @@ def _typo(a: str, b: str) -> float:
     return 0.6 if Levenshtein.distance(a, b, score_cutoff=1) <= 1 else 0.0
 
 
+#: Birth years this far apart are a parent and a child, not a typo in one digit.
+GENERATION_YEARS = 15
+
+
 def _birth(a: str, b: str) -> float:
     if a == b:
         return 1.0
+    if a[:4].isdigit() and b[:4].isdigit() and abs(int(a[:4]) - int(b[:4])) >= GENERATION_YEARS:
+        return 0.0
     if len(a) == len(b) == 8 and a[:4] == b[:4] and a[4:6] == b[6:8] and a[6:8] == b[4:6]:
         return 0.8  # day and month swapped
     return _typo(a, b)
