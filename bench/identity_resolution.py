@@ -802,7 +802,7 @@ def splink_realistic(
         [block_on("first_name", "surname", "dob"), block_on("email")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    for rule in (block_on("first_name", "surname"), block_on("postcode"), block_on("dob")):
+    for rule in (block_on("first_name", "surname"), block_on("postcode")):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
         except ValueError as error:  # a level never observed in this block: keep the others

@@ -150,7 +150,7 @@ def _fields(first: str, last: str, birth: str = "") -> MatchFields:
 def test_a_shared_birth_date_never_overrides_a_conflicting_first_name() -> None:
     twins = score_pair(_fields("Anna", "Smit", "2001-05-04"), _fields("Emma", "Smit", "2001-05-04"))
     same = score_pair(_fields("Anna", "Smit", "2001-05-04"), _fields("Anna", "Smit", "2001-05-04"))
-    assert twins[0] <= 0.5 < MergeRules().lower_threshold
+    assert twins[0] < MergeRules().upper_threshold  # at most a suggestion
     assert same[0] == 1.0
     # a birth date still raises the score of agreeing names
     nickname = score_pair(_fields("Kees", "Smit", "1970-01-02"), _fields("Cornelis", "Smit", ""))

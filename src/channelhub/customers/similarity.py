@@ -28,10 +28,12 @@ MIN_EVIDENCE = 0.6
 #: household; a marketplace's default address on its orders) agree on everything but a
 #: name, and would otherwise score high enough to be linked.
 NAME_FLOOR = 0.75
-#: Two first names that cannot be one person's (not a typo, nickname or initial apart) cap the
-#: score here, below any threshold, whatever else agrees: twins share a birth date, address
-#: and surname, and a birth date must never override a conflicting first name.
-FIRST_NAME_CONFLICT_CAP = 0.5
+#: Two first names that cannot be one person's (not a typo, nickname or initial apart, and
+#: not the names written swapped) cap the score here, below the default upper threshold,
+#: whatever else agrees: a shared birth date raises a score but never links over a conflicting
+#: first name (twins share a birth date, an address and a surname). A person may still be
+#: asked, since data sets like FEBRL hold real duplicates with replaced first names.
+FIRST_NAME_CONFLICT_CAP = 0.79
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ def _first_names_conflict(a: MatchFields, b: MatchFields) -> bool:
     """Whether the first names disagree (and the names are not merely written swapped)."""
     if not (a.first_name and b.first_name) or first_names_agree(a.first_name, b.first_name):
         return False
+    if _jw(a.first_name, b.first_name) >= NAME_FLOOR:
+        return False  # a bad typo ("Sophie", "Sopihe"): no conflict, just a lower score
     if a.last_name and b.last_name:
         swapped = _jw(a.first_name, b.last_name) >= 0.85 and _jw(a.last_name, b.first_name) >= 0.85
         return not swapped
