@@ -821,6 +821,41 @@ def splink_realistic(
     return {**out[best], "threshold": best[1:], **out}
 
 
+def large_profile(args: argparse.Namespace) -> dict[str, Any]:
+    """Per-event latency of records joining one profile of ``--profile-size`` records (one
+    customer's many store visits), one transaction per event."""
+    db = Database(f"sqlite:///{tempfile.mkdtemp()}/large.db")
+    upgrade(db)
+    rules = MergeRules(suggest=False)
+    with db.transaction() as conn:
+        save_rules(conn, rules.as_dict())
+        for i in range(args.profile_size):
+            record = CustomerRecord(
+                "pos", f"visit{i}", email="anna.smit@ziggo.nl", first_name="Anna",
+                last_name="Smit", observed_at=EPOCH + timedelta(minutes=i),
+            )  # fmt: skip
+            resolve_record(conn, record, rules)
+    latencies = []
+    for i in range(-20, 300):
+        record = CustomerRecord(
+            "pos", f"more{i}", email="anna.smit@ziggo.nl", first_name="Anna", last_name="Smit",
+            observed_at=EPOCH + timedelta(days=30, minutes=i),
+        )  # fmt: skip
+        t = time.perf_counter()
+        with db.transaction() as conn:
+            resolve_record(conn, record, rules)
+        if i >= 0:
+            latencies.append(time.perf_counter() - t)
+    db.dispose()
+    latencies.sort()
+    p50, p99 = statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+    print(
+        f"joining a {args.profile_size}-record profile: p50 {p50 * 1000:.2f} ms, "
+        f"p99 {p99 * 1000:.2f} ms (300 events)"
+    )
+    return {"profile_size": args.profile_size, "p50_s": round(p50, 5), "p99_s": round(p99, 5)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -838,9 +873,12 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true", help="skip the 1M-record batch")
     parser.add_argument("--people", type=int, default=20_000, help="realistic generator size")
     parser.add_argument("--seed", type=int, default=14, help="realistic generator seed")
+    parser.add_argument("--profile-size", type=int, default=500, help="0 skips")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/identity.db"
     figures: dict[str, Any] = {"database": url.split(":", 1)[0]}
+    if args.profile_size:
+        figures["large_profile"] = large_profile(args)
     if args.people:
         figures["realistic"] = realistic(args)
     if not args.skip_scale:

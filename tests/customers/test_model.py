@@ -163,3 +163,40 @@ def test_golden_record_follows_survivorship_rules_with_sources() -> None:
     assert golden["address"]["value"]["line1"] == "Kerkstraat 1"
     assert golden["address"]["count"] == 3
     assert golden["phone"]["source"]["channel"] == "web"
+
+
+def test_the_golden_record_updated_in_place_equals_the_recomputed_one() -> None:
+    """Adding records one by one (newest last) gives the golden record a full recompute
+    gives, whenever ``golden_add`` does not ask for the recompute."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from channelhub.customers.model import RecordSnapshot, golden_add, golden_record
+
+    rng = random.Random(5)
+    added = 0
+    for _ in range(200):
+        records: list[RecordSnapshot] = []
+        golden: dict[str, object] | None = None
+        for i in range(rng.randrange(1, 8)):
+            email = rng.choice(["", "a@shop.nl", "b@shop.nl"])
+            attributes = {
+                "email": email,
+                "email_verified": bool(email) and rng.random() < 0.5,  # as normalize_record
+                "first_name": rng.choice(["", "Ann", "Anne"]),
+                "last_name": rng.choice(["", "Smit"]),
+                "phone": rng.choice(["", "+31613572468"]),
+                "loyalty_card": "",
+                "birth_date": rng.choice(["", "1980-01-02", "1980-02-01"]),
+                "address": rng.choice([None, {"line1": "Kerkstraat 1", "postal_code": "1"}]),
+            }
+            moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i)
+            snapshot = RecordSnapshot(i + 1, "web", f"c{i}", moment, 1, attributes)
+            records.append(snapshot)
+            golden = None if golden is None else golden_add(golden, snapshot)
+            if golden is not None:
+                added += 1
+                assert golden == golden_record(records)
+            else:
+                golden = golden_record(records)
+    assert added > 200

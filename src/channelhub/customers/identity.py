@@ -39,6 +39,7 @@ from channelhub.customers.model import (
     RecordSnapshot,
     birth_key,
     cap_violation,
+    golden_add,
     golden_record,
     names_conflict,
     normalize_identifier,
@@ -266,7 +267,7 @@ def resolve_record(
             refusals.append((kind, value, "blocked_value", why, None))
     if quarantined:
         mergeable = [k for k in mergeable if k not in quarantined]
-        holders = [h for h in holders if (h[0], h[1]) not in quarantined]
+        holders = _holders(sql, mergeable, record_id)  # the repair moved records
         if own_profile is not None:
             own_profile = int(
                 sql.scalar("SELECT profile_id FROM customer_records WHERE id = ?", (record_id,))
@@ -291,7 +292,14 @@ def resolve_record(
             refusals.append((kind, value, "name_conflict", conflict, profile_id))
             continue
         if own_profile is None:
-            violation = cap_violation(profile_identifiers(conn, [profile_id]) | own_values, rules)
+            # A record holding nothing the profile lacks cannot break a cap (the common case
+            # of a known customer's next visit: no scan of a large profile's identifiers).
+            held_there = {(h[0], h[1]) for h in holders if h[3] == profile_id}
+            violation = (
+                None
+                if own_values <= held_there
+                else cap_violation(profile_identifiers(conn, [profile_id]) | own_values, rules)
+            )
             if violation:
                 refusals.append((kind, value, *violation, profile_id))
                 continue
@@ -382,12 +390,19 @@ def resolve_record(
             str(own_profile),
             {"profile_id": own_profile, "merged": merged},
         )
+    snapshot = RecordSnapshot(record_id, channel, source_ref, observed, 1, attributes)
     if alone:
         # A new profile of one record: its golden record is that record's values.
-        snapshot = RecordSnapshot(record_id, channel, source_ref, observed, 1, attributes)
         _store_golden(sql, own_profile, golden_record([snapshot]))
     else:
-        refresh_golden(conn, own_profile)
+        # A new record joining one profile updates its golden record in place (the cost
+        # does not grow with the profile); merges and updated records recompute it.
+        current = None if merged or existing else _golden(sql, own_profile)
+        golden = None if current is None else golden_add(current, snapshot)
+        if golden is None:
+            refresh_golden(conn, own_profile)
+        else:
+            _store_golden(sql, own_profile, golden)
     result = Resolution(own_profile, record_id, existing is None, merged, refused)
     if rules.suggest and (block_postcode or block_birth):
         from channelhub.customers.matching import suggest_for_record
@@ -396,6 +411,11 @@ def resolve_record(
         if result.suggestions:
             result.profile_id = canonical_profile_id(conn, own_profile)
     return result
+
+
+def _golden(sql: Sql, profile_id: int) -> dict[str, Any]:
+    value = sql.scalar("SELECT golden FROM customer_profiles WHERE id = ?", (profile_id,))
+    return dict(sql.read_json(value or "{}"))
 
 
 def _name(sql: Sql, profile_id: int) -> tuple[str, str, str]:
@@ -410,24 +430,29 @@ def _name(sql: Sql, profile_id: int) -> tuple[str, str, str]:
     )
 
 
-#: ``(kind, value, record id, profile id, name key)`` of a record holding an identifier.
-Holder = tuple[str, str, int, int, str | None]
+#: ``(kind, value, first record id, profile id, name key, records)``: the records of one
+#: profile and one name holding an identifier, grouped (a profile of 500 store visits with
+#: one e-mail address is one row).
+Holder = tuple[str, str, int, int, str | None, int]
 
 
 def _holders(
     sql: Sql, identifiers: Sequence[tuple[str, str]], record_id: int | None
 ) -> list[Holder]:
-    """The other records holding each of ``identifiers``, oldest first."""
+    """The other records holding each of ``identifiers``, grouped by profile and name,
+    oldest first."""
     if not identifiers:
         return []
     where = " OR ".join("(i.kind = ? AND i.value = ?)" for _ in identifiers)
     params: list[Any] = [part for pair in identifiers for part in pair]
     rows = sql.rows(
-        "SELECT i.kind, i.value, r.id, r.profile_id, r.name_key FROM customer_identifiers i "
-        f"JOIN customer_records r ON r.id = i.record_id WHERE ({where}) ORDER BY r.id",
-        params,
+        "SELECT i.kind, i.value, MIN(r.id), r.profile_id, r.name_key, COUNT(*) "
+        "FROM customer_identifiers i JOIN customer_records r ON r.id = i.record_id "
+        f"WHERE ({where}) AND r.id <> ? GROUP BY i.kind, i.value, r.profile_id, r.name_key "
+        "ORDER BY 3",
+        [*params, record_id or 0],
     )
-    return [(r[0], r[1], int(r[2]), int(r[3]), r[4]) for r in rows if r[2] != record_id]
+    return [(r[0], r[1], int(r[2]), int(r[3]), r[4], int(r[5])) for r in rows]
 
 
 def _shared_counts(
@@ -436,9 +461,9 @@ def _shared_counts(
     """(different names, records) per identifier, this record included."""
     names: dict[tuple[str, str], set[str]] = {}
     records: dict[tuple[str, str], int] = {}
-    for kind, value, _, _, name in holders:
+    for kind, value, _, _, name, count in holders:
         key = (kind, value)
-        records[key] = records.get(key, 0) + 1
+        records[key] = records.get(key, 0) + count
         seen = names.setdefault(key, set())
         if name:
             seen.add(name)
@@ -453,7 +478,7 @@ def _matches(holders: Sequence[Holder], rules: MergeRules) -> dict[int, tuple[st
     through (the first seen, preferring kinds that need no name check)."""
     found: dict[int, tuple[str, str, int]] = {}
     checked = rules.name_checked_kinds
-    for kind, value, other, profile, _ in holders:
+    for kind, value, other, profile, _, _ in holders:
         current = found.get(profile)
         if current is None or (current[0] in checked and kind not in checked):
             found[profile] = (kind, value, other)

@@ -586,6 +586,52 @@ def golden_of_one(record: RecordSnapshot) -> dict[str, Any]:
     return golden
 
 
+def golden_add(golden: Mapping[str, Any], record: RecordSnapshot) -> dict[str, Any] | None:
+    """``golden`` with one new record that is newer than every record behind it, by the same
+    rules as ``golden_record``; None when only a recompute can tell (the record is older than
+    a source, or brings an address or birth date other than the most frequent one)."""
+    out = {k: dict(v) for k, v in golden.items()}
+    attributes = record.attributes
+    source = record.source()
+
+    def newer(name: str) -> bool:
+        current = out.get(name)
+        if current is None:
+            return True
+        return datetime.fromisoformat(current["source"]["observed_at"]) <= record.observed_at
+
+    for name in ("email", "first_name", "last_name", "phone", "loyalty_card"):
+        if attributes.get(name) and not newer(name):
+            return None
+    email = attributes.get("email")
+    if email:
+        verified = bool(attributes.get("email_verified"))
+        if verified or not out.get("email", {}).get("verified"):
+            out["email"] = {"value": email, "source": source, "verified": verified}
+    for name in ("first_name", "last_name", "phone", "loyalty_card"):
+        value = attributes.get(name)
+        if value:
+            out[name] = {"value": value, "source": source}
+    for name in ("address", "birth_date"):
+        value = attributes.get(name)
+        if not value:
+            continue
+        current = out.get(name)
+        weight = max(record.seen_count, 1)
+        if current is None:
+            out[name] = {"value": value, "source": source, "count": weight}
+            continue
+        same = (
+            _address_key(value) == _address_key(current["value"])
+            if name == "address"
+            else value == current["value"]
+        )
+        if not same or not newer(name):
+            return None
+        out[name] = {"value": value, "source": source, "count": int(current["count"]) + weight}
+    return out
+
+
 def golden_record(records: Sequence[RecordSnapshot]) -> dict[str, Any]:
     """The best value of each field with its source, by the survivorship rules:
 
