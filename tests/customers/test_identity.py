@@ -233,7 +233,7 @@ def test_a_phone_shared_by_different_surnames_does_not_merge(db: Database) -> No
         mail = resolve(conn, record("web", "c2", email="x@shop.nl", last_name="Visser"))
         other = resolve(conn, record("app", "a2", email="x@shop.nl", last_name="Jansen"))
     assert son.profile_id != ann and son.refused[0]["rule"] == "name_conflict"
-    assert "different surnames ('Bakker', 'Visser')" in son.refused[0]["detail"]
+    assert "different names ('Bakker', 'Visser')" in son.refused[0]["detail"]
     assert typo.profile_id == ann and unknown.profile_id == ann
     assert mail != other
     with pytest.raises(InvalidInput, match="unknown identifier kind"):

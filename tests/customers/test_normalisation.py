@@ -160,3 +160,9 @@ def test_a_shared_birth_date_never_overrides_a_conflicting_first_name() -> None:
             _fields("Kees", "Smit", "1970-01-02"), _fields("Cornelis", "Smit", "1970-01-02")
         )[0]
     )
+
+
+def test_a_one_word_name_may_be_either_part_of_a_full_name() -> None:
+    assert name_conflict("", "Ann", "Ann", "Smit") is None
+    assert name_conflict("Ann", "Smit", "", "Smit") is None
+    assert name_conflict("", "Piet", "Ann", "Smit") == "different names ('Piet', 'Ann Smit')"

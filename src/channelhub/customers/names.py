@@ -151,7 +151,14 @@ def surnames_agree(a: str, b: str) -> bool:
 
 
 def name_conflict(first_a: str, last_a: str, first_b: str, last_b: str) -> str | None:
-    """Why two names cannot be one person's, or None when they agree (or one is missing)."""
+    """Why two names cannot be one person's, or None when they agree (or one is missing).
+    A name of one word ("Ann" on a marketplace order) may be either part of the other."""
+    for (f1, l1), (f2, l2) in (((first_a, last_a), (first_b, last_b)),
+                               ((first_b, last_b), (first_a, last_a))):  # fmt: skip
+        if not f1 and l1 and len(l1.split()) == 1 and (f2 or l2):
+            if (f2 and first_names_agree(l1, f2)) or (l2 and surnames_agree(l1, l2)):
+                return None
+            return f"different names ({l1!r}, {' '.join(p for p in (f2, l2) if p)!r})"
     if not surnames_agree(last_a, last_b):
         return f"different surnames ({last_a!r}, {last_b!r})"
     if not first_names_agree(first_a, first_b):
