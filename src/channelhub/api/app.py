@@ -26,6 +26,7 @@ from channelhub.api import pricing as pricing_routes
 from channelhub.api import simulate as simulate_routes
 from channelhub.api import sync as sync_routes
 from channelhub.api import system as system_routes
+from channelhub.api.boundary import RequestBoundary
 from channelhub.api.problems import install_openapi, problem
 from channelhub.core.database import Database
 from channelhub.core.errors import ChannelhubError
@@ -45,6 +46,7 @@ def create_app(db: Database | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.db = db or Database()
+    app.add_middleware(RequestBoundary)
 
     @app.exception_handler(ChannelhubError)
     async def _domain_error(request: Request, exc: ChannelhubError) -> JSONResponse:
@@ -76,9 +78,12 @@ def create_app(db: Database | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "Error"
-        )
+        title = {
+            400: "Bad request",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Content too large",
+        }.get(exc.status_code, "Error")
         return problem(exc.status_code, title, str(exc.detail), request.url.path)
 
     @app.exception_handler(Exception)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     #: Test mode: every job is sent to its platform twice in a row, as after a timeout whose
     #: request did land; the second answer counts. Every effect must come out as one delivery's.
     sync_deliver_twice: bool = False
+    #: Request bodies (bytes) over these are refused with 413 before they are read:
+    #: the API in general, platform webhooks, and file imports (catalog, prices, stock CSV).
+    max_body_bytes: int = 10_000_000
+    max_webhook_bytes: int = 1_000_000
+    max_import_bytes: int = 200_000_000
 
 
 @lru_cache(maxsize=1)
