@@ -12,12 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from channelhub.api.boundary import BodyTooLarge
 from channelhub.api.deps import Admin, Reader, get_db
 from channelhub.api.inputs import JsonData, Text
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
 from channelhub.core.database import Database
-from channelhub.core.errors import InvalidInput
 from channelhub.sync import connections as service
 from channelhub.sync import messages, metrics, monitor, operations
 from channelhub.sync.inbox import MAX_BODY, receive_webhook
@@ -313,18 +313,22 @@ def search_log(
     "/api/v1/webhooks/{connection}",
     status_code=status.HTTP_202_ACCEPTED,
     tags=["sync"],
-    responses=errors(400, 401, 404, 413, 422),
+    responses={200: {"description": "a platform's unsigned ping: answered, not stored"}}
+    | errors(400, 401, 404, 413, 422),
 )
 async def receive(
     connection: ConnectionCode, request: Request, db: Database = Depends(get_db)
 ) -> JSONResponse:
     """A platform's webhook: verified by its signature on the raw body (no API key), stored
-    once, applied by the worker. A redelivery is answered 202 without being stored again."""
+    once, applied by the worker. A redelivery is answered 202 without being stored again; a
+    platform's unsigned ping (WooCommerce's ``webhook_id=<id>``) 200, storing nothing."""
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise InvalidInput("the message is too large")
+        raise BodyTooLarge(MAX_BODY)
     headers = dict(request.headers)
     received = await run_in_threadpool(receive_webhook, db, connection, headers, body)
+    if received.ping:
+        return JSONResponse({"accepted": True, "ping": True}, status_code=200)
     return JSONResponse({"accepted": True, "duplicate": not received.stored}, status_code=202)
 
 

@@ -323,6 +323,11 @@ class Connector:
     async def read_prices(self, skus: Sequence[str]) -> dict[str, Decimal]:
         raise self._unsupported("read prices back")
 
+    def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether this is the platform's unsigned "is this URL alive?" call (WooCommerce sends
+        one when a webhook is saved): answered 2xx and never stored."""
+        return False
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Whether the raw body carries a valid signature (constant-time compare; accept any of
         the live secrets during a rotation). Must not raise on garbage."""

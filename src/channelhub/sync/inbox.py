@@ -59,8 +59,9 @@ def _offline_client() -> httpx.AsyncClient:
 
 @dataclass(frozen=True)
 class Received:
-    stored: bool  # False: a redelivery of a message already stored
+    stored: bool  # False: a redelivery of a message already stored, or a ping
     dedupe_key: str
+    ping: bool = False  # the platform's unsigned liveness call: answered, never stored
 
 
 def _record(conn: Connection, code: str) -> ConnectionRecord:
@@ -81,6 +82,8 @@ def receive_webhook(db: Database, code: str, headers: Mapping[str, str], body: b
     with db.read() as conn:
         record = _record(conn, code)
     connector = record.connector(_offline_client())
+    if connector.is_ping(headers, body):
+        return Received(stored=False, dedupe_key="", ping=True)
     try:
         verified = connector.verify_webhook(headers, body)
     except Exception:  # a connector must not raise on garbage; treat it as unverified

@@ -74,12 +74,14 @@ def test_without_a_webhook_secret_nothing_signed_verifies() -> None:
 def test_the_creation_ping_is_accepted_and_carries_nothing() -> None:
     woo = connector(WooState())
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert woo.verify_webhook(form, b"webhook_id=12")
+    # The inbox answers a ping 2xx and stores nothing; it is not a signed message.
+    assert woo.is_ping(form, b"webhook_id=12")
+    assert not woo.verify_webhook(form, b"webhook_id=12")
     message = woo.parse_webhook(form, b"webhook_id=12")
     assert (message.event_id, message.topic, message.order) == ("ping:12", "ping", None)
     # Anything else unsigned is not a ping.
-    assert not woo.verify_webhook(form, b"webhook_id=12&status=completed")
-    assert not woo.verify_webhook({"X-WC-Webhook-Topic": "order.created"}, b"webhook_id=12")
+    assert not woo.is_ping(form, b"webhook_id=12&status=completed")
+    assert not woo.is_ping({"X-WC-Webhook-Topic": "order.created"}, b"webhook_id=12")
 
 
 def test_an_order_delivery_carries_the_order_and_its_delivery_id() -> None:

@@ -472,11 +472,13 @@ class WooCommerceConnector(Connector):
         found = [config.webhook_secret] if config.webhook_secret else []
         return [s.get_secret_value() for s in (*found, *config.previous_webhook_secrets)]
 
+    def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """WooCommerce's unsigned creation ping (``webhook_id=<id>``): it carries nothing but
+        the webhook's id and must be answered 2xx, or WooCommerce will not save the webhook."""
+        return ping_id(headers, body) is not None
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """A valid ``X-WC-Webhook-Signature``; or WooCommerce's unsigned creation ping, which
-        carries nothing but the webhook's id and must be answered 2xx."""
-        if ping_id(headers, body) is not None:
-            return True
+        """A valid ``X-WC-Webhook-Signature`` (the creation ping is not signed: see is_ping)."""
         return is_signed_by_any(headers, body, self._secrets())
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookMessage:
