@@ -78,11 +78,11 @@ def test_connections_jobs_log_reconcile_and_metrics(world: Database, receiver: R
     assert 'channelhub_sync_dead_jobs{connection="web-hook"} 0.0' in metrics.text
 
 
-def test_routes_need_a_key_except_webhooks_and_metrics(world: Database) -> None:
+def test_routes_need_a_key_except_webhooks(world: Database) -> None:
     bare = TestClient(create_app(world))
     assert bare.get("/api/v1/connections").status_code == 401
     assert bare.get("/api/v1/sync/jobs").status_code == 401
-    assert bare.get("/metrics").status_code == 200
+    assert bare.get("/metrics").status_code == 401  # issue 21: not open to anyone
     assert bare.post("/api/v1/webhooks/none", content=b"x").status_code == 404
 
 

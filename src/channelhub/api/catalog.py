@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, JsonValue
 
 from channelhub.api.deps import Reader, Writer, get_db
-from channelhub.api.inputs import JsonData, Text
+from channelhub.api.inputs import JsonData, Text, refuse_unread_file
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.api.reports import RejectionOut
 from channelhub.apikeys.service import ApiKey
@@ -652,6 +652,7 @@ async def import_file(
             )
         except UnicodeError as error:  # a codec that fails other than by UnicodeDecodeError
             raise InvalidInput(f"the file cannot be read as {encoding}: {error}") from None
+    refuse_unread_file(report.file_errors, report.created + report.updated + report.unchanged)
     return ImportReportOut(
         kind=report.kind,
         rows=report.rows,

@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from channelhub.apikeys.service import ApiKey, Scope, authenticate, require
 from channelhub.core.database import Database
 from channelhub.core.errors import Unauthenticated
+from channelhub.core.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer chk_...")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="or X-API-Key: chk_...")
@@ -46,3 +47,16 @@ def scope(needed: Scope) -> Callable[..., ApiKey]:
 Reader = Depends(scope(Scope.READ))
 Writer = Depends(scope(Scope.WRITE))
 Admin = Depends(scope(Scope.ADMIN))
+
+
+def metrics_reader(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
+    header: str | None = Security(_header),
+) -> ApiKey | None:
+    """A key with the read scope for ``/metrics``, unless CHANNELHUB_METRICS_PUBLIC is set."""
+    if get_settings().metrics_public:
+        return None
+    key = _caller(request, bearer, header)
+    require(key, Scope.READ)
+    return key

@@ -8,9 +8,12 @@ written with orjson, which refuses integers beyond 64 bits. Inputs that would tr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, JsonValue
+
+from channelhub.core.errors import InvalidInput, Problem
 
 INT64 = 2**63 - 1
 MAX_DEPTH = 20
@@ -52,3 +55,13 @@ def storable_json(value: JsonValue) -> JsonValue:
 Text = Annotated[str, AfterValidator(no_nul)]
 #: Any JSON value both databases can store.
 JsonData = Annotated[JsonValue, AfterValidator(storable_json)]
+
+
+def refuse_unread_file(file_errors: Sequence[str], rows_taken: int) -> None:
+    """An import file refused outright (nothing of it taken) is a 422 naming why, not a 200
+    report a client may read as success. A file read in part still answers its report."""
+    if file_errors and not rows_taken:
+        raise InvalidInput(
+            "the file was refused; nothing was imported",
+            [Problem("body", error) for error in file_errors],
+        )

@@ -4,6 +4,7 @@ transfers, pools of independent channels, the ledger, alerts and cart holds."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated
 
@@ -283,9 +284,11 @@ def change_stock(
     db: Database = Depends(get_db),
 ) -> StockResultOut:
     """Receipts and adjustments add their quantity; counts set it. Send an Idempotency-Key to
-    make a retried request harmless."""
+    make a retried request harmless. A SKU the catalog does not know is a 422 naming it."""
     changes = [service.StockChange(c.sku, c.location, c.quantity, c.pool, c.reason) for c in body]
-    return _result(service.change_stock(db, kind, changes, "api", idempotency_key))
+    return _result(
+        service.change_stock(db, kind, changes, "api", idempotency_key, refuse_unknown_skus=True)
+    )
 
 
 @router.post(
@@ -318,7 +321,12 @@ async def change_stock_csv(
     if not changes:
         raise InvalidInput("the stock file has no rows")
     result = await run_in_threadpool(
-        service.change_stock, db, kind, changes, "api:csv", idempotency_key
+        functools.partial(service.change_stock, refuse_unknown_skus=True),
+        db,
+        kind,
+        changes,
+        "api:csv",
+        idempotency_key,
     )
     return _result(result)
 

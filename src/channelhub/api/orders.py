@@ -155,10 +155,11 @@ def import_order(
     body: OrderIn, response: Response, _: ApiKey = Writer, db: Database = Depends(get_db)
 ) -> ImportOut:
     """Import one channel order. The same (channel, external id) again updates it or, when
-    nothing changed, returns it unchanged (200), so a retried call is harmless."""
+    nothing changed, returns it unchanged (200), so a retried call is harmless. A line whose
+    SKU the catalog does not know is a 422 naming it."""
     order = body.to_input()
     _refuse_rounding(order)
-    result = service.import_order(db, order, actor="api")
+    result = service.import_order(db, order, actor="api", refuse_unknown_skus=True)
     if result.outcome != "created":
         response.status_code = status.HTTP_200_OK
     return _import_out(result)
@@ -174,7 +175,7 @@ def import_orders(
     orders = [o.to_input() for o in body]
     for i, order in enumerate(orders):
         _refuse_rounding(order, f"[{i}].")
-    results = service.import_orders(db, orders, actor="api")
+    results = service.import_orders(db, orders, actor="api", refuse_unknown_skus=True)
     return [_import_out(r) for r in results]
 
 

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from channelhub.api.deps import Reader, Writer, get_db
-from channelhub.api.inputs import Text
+from channelhub.api.inputs import Text, refuse_unread_file
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.api.reports import RejectionOut
 from channelhub.apikeys.service import ApiKey
@@ -262,6 +262,8 @@ async def import_prices(
         report = await run_in_threadpool(
             importing.import_prices, db, path, price_list, atomic=atomic, actor=f"api:{key.name}"
         )
+    taken = report.prices.created + report.prices.updated + report.prices.unchanged
+    refuse_unread_file(report.file_errors, taken)
     return ImportReportOut(
         **_report_out(report.prices).model_dump(), file_errors=report.file_errors
     )

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from channelhub.api.boundary import BodyTooLarge
-from channelhub.api.deps import Admin, Reader, get_db
+from channelhub.api.deps import Admin, Reader, get_db, metrics_reader
 from channelhub.api.inputs import JsonData, Text
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
@@ -332,8 +332,12 @@ async def receive(
     return JSONResponse({"accepted": True, "duplicate": not received.stored}, status_code=202)
 
 
-@router.get("/metrics", tags=["system"], response_class=PlainTextResponse)
-def prometheus_metrics(db: Database = Depends(get_db)) -> PlainTextResponse:
+@router.get(
+    "/metrics", tags=["system"], response_class=PlainTextResponse, responses=errors(401, 403)
+)
+def prometheus_metrics(
+    _: ApiKey | None = Depends(metrics_reader), db: Database = Depends(get_db)
+) -> PlainTextResponse:
     """Prometheus metrics: queue depth and oldest job age per connection, delivery latency,
-    outcomes."""
+    outcomes. Needs a key with the read scope (``CHANNELHUB_METRICS_PUBLIC=true`` opens it)."""
     return PlainTextResponse(metrics.exposition(db), media_type="text/plain; version=0.0.4")

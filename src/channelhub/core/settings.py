@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10_000_000
     max_webhook_bytes: int = 1_000_000
     max_import_bytes: int = 200_000_000
+    #: ``GET /metrics`` needs an API key with the read scope unless this is true (for a
+    #: scraper on a private network that cannot send a bearer token).
+    metrics_public: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ from channelhub.catalog.service import find_channel
 from channelhub.catalog.snapshot import Channel
 from channelhub.catalog.store import products
 from channelhub.core.database import Database, utcnow
-from channelhub.core.errors import Conflict, InvalidInput, NotFound, ProblemList
+from channelhub.core.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 from channelhub.core.events import record_events
 from channelhub.core.pagination import decode_cursor, encode_cursor
 from channelhub.inventory import store
@@ -455,13 +455,29 @@ def change_stock(
     changes: Sequence[StockChange],
     source: str,
     key: str | None = None,
+    *,
+    refuse_unknown_skus: bool = False,
 ) -> StockResult:
     """Apply receipts, adjustments or counts in one transaction.
 
     With a ``key``, the same batch applied twice is applied once (the second call returns the
     first result with ``replayed``). Counts lock their rows in id order before reading them.
+    With ``refuse_unknown_skus`` a SKU the catalog does not know is InvalidInput naming it
+    (nothing is written); otherwise it is applied and reported in ``unknown_skus``.
     """
     _check_changes(kind, changes)
+    if refuse_unknown_skus:
+        with db.read() as conn:
+            unknown = unknown_skus(conn, {c.sku for c in changes})
+        if unknown:
+            raise InvalidInput(
+                f"{len(unknown)} SKU(s) are not in the catalog; add the products first",
+                [
+                    Problem(f"[{i}].sku", f"unknown SKU {c.sku!r}")
+                    for i, c in enumerate(changes)
+                    if c.sku in unknown
+                ],
+            )
     try:
         with db.transaction() as conn:
             if key is not None:

@@ -177,6 +177,12 @@ def order_problems(order: OrderInput) -> list[tuple[str, str]]:
             amount: Decimal = getattr(line, name)
             if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
                 problems.append((f"lines[{i}].{name}", "an amount is 0 or more and finite"))
+        price = line.unit_price * line.quantity
+        if price.is_finite() and line.discount.is_finite() and line.discount > price:
+            # a line (and so an order) would be worth less than nothing: refunds are returns
+            problems.append(
+                (f"lines[{i}].discount", f"the discount {line.discount} is more than {price}")
+            )
     if order.delivery_method != DeliveryMethod.SHIP and not order.pickup_location:
         problems.append(("pickup_location", f"a {order.delivery_method.value} order names a store"))
     return problems

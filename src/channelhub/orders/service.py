@@ -30,6 +30,7 @@ from channelhub.core.pagination import decode_cursor, encode_cursor
 from channelhub.inventory import reserving
 from channelhub.inventory.service import (
     find_location,
+    unknown_skus,
 )
 from channelhub.inventory.store import locations
 from channelhub.orders import store
@@ -146,14 +147,34 @@ class ImportResult:
         return data
 
 
-def import_order(db: Database, order: OrderInput, actor: str = "api") -> ImportResult:
-    """Store one channel order, or update it when (channel, external id) is already known."""
-    problems = order_problems(order)
+def import_order(
+    db: Database, order: OrderInput, actor: str = "api", *, refuse_unknown_skus: bool = False
+) -> ImportResult:
+    """Store one channel order, or update it when (channel, external id) is already known.
+
+    An order naming SKUs the catalog does not know is refused with ``refuse_unknown_skus``
+    (an order placed through the hub's API); otherwise (a sale that already happened on a
+    channel or at a till) it is kept and flagged, as stock is."""
+    problems = [Problem(w, m) for w, m in order_problems(order)]
+    if not problems and refuse_unknown_skus:
+        problems = _unknown_sku_problems(db, [order])[0]
     if problems:
-        raise InvalidInput(
-            f"order {order.external_id!r} is not valid", [Problem(w, m) for w, m in problems]
-        )
+        raise InvalidInput(f"order {order.external_id!r} is not valid", problems)
     return _import_with_retry(db, [order], actor)[0]
+
+
+def _unknown_sku_problems(db: Database, orders: Sequence[OrderInput]) -> list[list[Problem]]:
+    """For each order, a problem per line whose SKU the catalog does not know."""
+    with db.read() as conn:
+        unknown = unknown_skus(conn, {line.sku for o in orders for line in o.lines})
+    return [
+        [
+            Problem(f"lines[{i}].sku", f"unknown SKU {line.sku!r}")
+            for i, line in enumerate(order.lines)
+            if line.sku in unknown
+        ]
+        for order in orders
+    ]
 
 
 def import_orders(
@@ -162,18 +183,21 @@ def import_orders(
     actor: str,
     progress: Callable[[int], None] | None = None,
     batch_size: int = 100,
+    *,
+    refuse_unknown_skus: bool = False,
 ) -> list[ImportResult]:
     """Import many orders, a batch per transaction; a bad order is reported, not fatal.
 
     Each order is still placed on its own (the batch's plan sees the units the orders before
-    it took); a batch that fails on one order is replayed order by order.
+    it took); a batch that fails on one order is replayed order by order. Unknown SKUs as in
+    ``import_order``.
     """
     results: list[ImportResult | None] = [None] * len(orders)
+    unknown = _unknown_sku_problems(db, orders) if refuse_unknown_skus else [[] for _ in orders]
     valid: list[int] = []
     for i, order in enumerate(orders):
-        problems = order_problems(order)
-        if problems:
-            found = [Problem(w, m) for w, m in problems]
+        found = [Problem(w, m) for w, m in order_problems(order)] or unknown[i]
+        if found:
             results[i] = ImportResult(order.external_id, "rejected", problems=found)
         else:
             valid.append(i)
@@ -280,6 +304,7 @@ def _import_batch(conn: Connection, orders: Sequence[OrderInput], actor: str) ->
         ]
         planner = Planner(conn, entries)
         placements = [planner.plan(order, ch, pid, S.RECEIVED) for order, ch, pid in entries]
+        _flag_unknown_skus(conn, placements)
         order_ids, line_ids = _insert_orders(conn, placements)
         planner.apply(list(zip(placements, order_ids, line_ids, strict=True)), actor)
         till = [
@@ -312,6 +337,16 @@ def _import_batch(conn: Connection, orders: Sequence[OrderInput], actor: str) ->
             conn, channel, row, order, pickups.get(order.pickup_location or ""), actor
         )
     return [r for r in results if r is not None]
+
+
+def _flag_unknown_skus(conn: Connection, placements: Sequence[Placement]) -> None:
+    """Flag the kept orders that name SKUs the catalog does not know, for follow-up."""
+    unknown = unknown_skus(conn, {line.sku for p in placements for line in p.order.lines})
+    for p in placements:
+        names = sorted({line.sku for line in p.order.lines if line.sku in unknown})
+        if names:
+            note = "unknown SKU " + ", ".join(repr(n) for n in names)
+            p.flag = f"{p.flag}; {note}" if p.flag else note
 
 
 def _insert_orders(

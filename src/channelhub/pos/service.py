@@ -31,6 +31,7 @@ from channelhub.orders.model import (
     LineInput,
     OrderInput,
     PaymentStatus,
+    order_problems,
 )
 from channelhub.orders.service import OrderView, find_order, import_order
 from channelhub.pos.idempotency import Recorded, check_key, once
@@ -116,7 +117,7 @@ def _sale_order(db: Database, shop: Store, sale: Sale, key: str) -> OrderInput:
         problems.append(Problem("lines", "a sale has at least one line"))
     if problems:
         raise InvalidInput(f"the sale at store {shop.code} is not valid", problems)
-    return OrderInput(
+    order = OrderInput(
         channel=shop.code,
         external_id=sale.transaction_id or key,
         currency=currency,
@@ -128,6 +129,12 @@ def _sale_order(db: Database, shop: Store, sale: Sale, key: str) -> OrderInput:
         placed_at=sale.placed_at,
         notes={"till": "pos"},
     )
+    wrong = order_problems(order)  # before the shelf is held: e.g. a discount beyond the price
+    if wrong:
+        raise InvalidInput(
+            f"the sale at store {shop.code} is not valid", [Problem(w, m) for w, m in wrong]
+        )
+    return order
 
 
 def _sell(db: Database, shop: Store, order: OrderInput, accept_short: bool, actor: str) -> Recorded:
