@@ -310,6 +310,14 @@ def release_cart(db: Database, cart: str) -> int:
     return count
 
 
+def release_carts_in(conn: Connection, prefix: str) -> int:
+    """Give back every unit held under cart keys starting with ``prefix``, inside the caller's
+    transaction (so its units can be reserved again before anyone else sees them free)."""
+    r = store.reservations.c
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return _release_where(conn, r.cart.like(pattern, escape="\\"), reason=f"cart {prefix}*")
+
+
 def release_expired(db: Database, now: datetime | None = None) -> int:
     """Release every cart hold whose time is up; returns how many were released."""
     r = store.reservations.c

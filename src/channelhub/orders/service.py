@@ -148,19 +148,26 @@ class ImportResult:
 
 
 def import_order(
-    db: Database, order: OrderInput, actor: str = "api", *, refuse_unknown_skus: bool = False
+    db: Database,
+    order: OrderInput,
+    actor: str = "api",
+    *,
+    refuse_unknown_skus: bool = False,
+    first: Callable[[Connection], object] | None = None,
 ) -> ImportResult:
     """Store one channel order, or update it when (channel, external id) is already known.
 
     An order naming SKUs the catalog does not know is refused with ``refuse_unknown_skus``
     (an order placed through the hub's API); otherwise (a sale that already happened on a
-    channel or at a till) it is kept and flagged, as stock is."""
+    channel or at a till) it is kept and flagged, as stock is. ``first`` runs in the order's
+    own transaction before it is placed (checkout releases the cart's holds there, so the
+    order takes the held units and nobody else can)."""
     problems = [Problem(w, m) for w, m in order_problems(order)]
     if not problems and refuse_unknown_skus:
         problems = _unknown_sku_problems(db, [order])[0]
     if problems:
         raise InvalidInput(f"order {order.external_id!r} is not valid", problems)
-    return _import_with_retry(db, [order], actor)[0]
+    return _import_with_retry(db, [order], actor, first)[0]
 
 
 def _unknown_sku_problems(db: Database, orders: Sequence[OrderInput]) -> list[list[Problem]]:
@@ -242,12 +249,17 @@ def _import_alone(db: Database, order: OrderInput, actor: str) -> ImportResult:
 
 
 def _import_with_retry(
-    db: Database, orders: Sequence[OrderInput], actor: str
+    db: Database,
+    orders: Sequence[OrderInput],
+    actor: str,
+    first: Callable[[Connection], object] | None = None,
 ) -> list[ImportResult]:
     """Run the batch in one transaction, retried on fresh stock if another writer interfered."""
     for _attempt in range(MAX_ATTEMPTS):
         try:
             with db.transaction() as conn:
+                if first is not None:
+                    first(conn)
                 return _import_batch(conn, orders, actor)
         except StockMoved:
             continue

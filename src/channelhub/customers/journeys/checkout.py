@@ -1,9 +1,10 @@
 """Checkout: a cart becomes an order through the order pipeline, priced by pricing's one
 resolution function at the customer's best price (their segments included).
 
-The cart's holds are released just before the order is imported, which reserves (or, at a
-till, sells) the same units itself; the order's external id is ``cart-<token>`` on the
-checkout channel, so a retried checkout is the same order.
+The cart's holds become the order's reservations in one transaction: the holds are released
+inside the order's own transaction, just before it reserves (or, at a till, sells) the same
+units, so no other order can take them in between. The order's external id is
+``cart-<token>`` on the checkout channel, so a retried checkout is the same order.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def checkout(db: Database, token: str, request: CheckoutRequest) -> CheckoutResu
         payment_status=request.payment_status,
         notes={"cart": token},
     )
-    holds.release_all(db, token)
-    result = orders.import_order(db, order, actor=f"cart {token}")
+    result = orders.import_order(
+        db, order, actor=f"cart {token}", first=lambda conn: holds.release_all_in(conn, token)
+    )
     assert result.order_id is not None
     carts.mark_checked_out(db, token, result.order_id)
     total = sum((line.unit_price * line.quantity for line in lines), Decimal(0))

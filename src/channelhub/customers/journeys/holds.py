@@ -82,6 +82,11 @@ def expire_holds(db: Database, now: datetime | None = None) -> int:
     return reserving.release_expired(db, now)
 
 
+def release_all_in(conn: Connection, token: str) -> int:
+    """Give back every unit the cart holds, inside the caller's transaction."""
+    return reserving.release_carts_in(conn, f"cart:{token}:")
+
+
 def release_all(db: Database, token: str) -> None:
     """Give back every unit the cart holds."""
     with db.read() as conn:
