@@ -12,7 +12,8 @@ A person's data export and erasure are the admin's only, as the API asks its ``a
 for them: erasure cannot be undone, and an export hands out everything the hub holds of them.
 
 Passwords are hashed with Argon2id (argon2-cffi); a failed login says only that the name or
-the password is wrong.
+the password is wrong. Sessions and sign-in throttling are in ``admin.sessions``; changing a
+user's password or disabling them ends their sessions.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from channelhub.admin.store import admin_users
+from channelhub.admin.store import admin_sessions, admin_users
 from channelhub.core.database import Database, utcnow
 from channelhub.core.errors import Conflict, InvalidInput, NotFound
 
@@ -85,7 +86,8 @@ class User:
         return self.active and permission in PERMISSIONS[self.role]
 
 
-def _user(row: object) -> User:
+def user_from_row(row: object) -> User:
+    """A User from a row of ``admin_users``."""
     return User(
         row.id,  # type: ignore[attr-defined]
         row.username,  # type: ignore[attr-defined]
@@ -136,19 +138,20 @@ def get_user(db: Database, username: str) -> User:
         ).first()
     if row is None:
         raise NotFound(f"user {username!r} does not exist")
-    return _user(row)
+    return user_from_row(row)
 
 
 def user_by_id(db: Database, user_id: int) -> User | None:
     with db.read() as conn:
         row = conn.execute(select(admin_users).where(admin_users.c.id == user_id)).first()
-    return None if row is None else _user(row)
+    return None if row is None else user_from_row(row)
 
 
 def list_users(db: Database) -> list[User]:
     with db.read() as conn:
         return [
-            _user(r) for r in conn.execute(select(admin_users).order_by(admin_users.c.username))
+            user_from_row(r)
+            for r in conn.execute(select(admin_users).order_by(admin_users.c.username))
         ]
 
 
@@ -207,6 +210,15 @@ def update_user(
         return user
     with db.transaction() as conn:
         conn.execute(update(admin_users).where(admin_users.c.id == user.id).values(**values))
+        if password is not None or active is False:
+            # A new password or a disabled user ends every session: a stolen cookie dies too.
+            why = "password changed" if password is not None else "user disabled"
+            s = admin_sessions.c
+            conn.execute(
+                update(admin_sessions)
+                .where(s.user_id == user.id, s.ended_at.is_(None))
+                .values(ended_at=utcnow(), ended_why=why)
+            )
         admins = conn.execute(
             select(func.count())
             .select_from(admin_users)

@@ -22,23 +22,22 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
-from channelhub.admin import charts
+from channelhub.admin import charts, sessions
 from channelhub.admin.simulation import SHOWN_LINES, report_markup
 from channelhub.admin.users import (
     Permission,
     Role,
     User,
-    authenticate,
     create_user,
     list_users,
     update_user,
-    user_by_id,
 )
 from channelhub.catalog import browse
 from channelhub.catalog import service as catalog
@@ -116,11 +115,16 @@ def _csrf(request: Request) -> str:
     return token
 
 
+def _signed_in(request: Request) -> User | None:
+    """The user of the request's server-side session, if it is live (see admin.sessions)."""
+    token = request.session.get("sid")
+    return sessions.user_of(_db(request), token) if isinstance(token, str) else None
+
+
 def _user(request: Request, permission: Permission) -> User:
-    user_id = request.session.get("uid")
-    user = user_by_id(_db(request), user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
-        request.session.pop("uid", None)
+    user = _signed_in(request)
+    if user is None:
+        request.session.pop("sid", None)
         raise LoginRequired(str(request.url.path))
     if not user.can(permission):
         raise Forbidden(permission)
@@ -186,15 +190,29 @@ def login_page(request: Request, next: str = "/admin/") -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await _form(request)
-    user = authenticate(_db(request), form.get("username", ""), form.get("password", ""))
     target = form.get("next", "/admin/")
     if not target.startswith("/admin"):
         target = "/admin/"
-    if user is None:
+    address = request.client.host if request.client else "unknown"
+    try:
+        # Argon2 costs ~100 ms of CPU: in a worker thread, so other requests go on meanwhile
+        session = await run_in_threadpool(
+            sessions.sign_in,
+            _db(request),
+            form.get("username", ""),
+            form.get("password", ""),
+            address,
+        )
+    except sessions.TooManyAttempts as locked:
+        response = _page(request, "login.html", None, next=target, error=str(locked))
+        response.status_code = 429
+        response.headers["Retry-After"] = str(locked.retry_after)
+        return response
+    if session is None:
         _flash(request, "wrong user name or password", "error")
         return _back(f"/admin/login?next={quote(target)}")
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session["uid"] = user.id
+    request.session["sid"] = session.token
     _csrf(request)
     return _back(target)
 
@@ -202,6 +220,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await _form(request)
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        await run_in_threadpool(sessions.sign_out, _db(request), token)
     request.session.clear()
     return _back("/admin/login")
 
@@ -1036,8 +1057,9 @@ def install(app: FastAPI) -> None:
         SessionMiddleware,
         secret_key="admin-session:" + key,
         session_cookie="channelhub_admin",
-        max_age=8 * 3600,
+        max_age=int(sessions.SESSION_LIFETIME.total_seconds()),
         same_site="strict",
+        https_only=get_settings().admin_secure_cookies,  # the Secure flag, behind HTTPS
     )
     app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
     # Page groups in modules of their own; imported here because they use this module's helpers.
@@ -1052,10 +1074,7 @@ def install(app: FastAPI) -> None:
         return _back(f"/admin/login?next={quote(exc.next_url)}")
 
     async def _refuse(request: Request, detail: str) -> Response:
-        user_id = request.session.get("uid")
-        user = await asyncio.to_thread(
-            user_by_id, _db(request), user_id if isinstance(user_id, int) else -1
-        )
+        user = await asyncio.to_thread(_signed_in, request)
         response = _page(request, "error.html", user, title="Not allowed", detail=detail)
         response.status_code = 403
         return response

@@ -313,8 +313,10 @@ def search_log(
     "/api/v1/webhooks/{connection}",
     status_code=status.HTTP_202_ACCEPTED,
     tags=["sync"],
-    responses={200: {"description": "a platform's unsigned ping: answered, not stored"}}
-    | errors(400, 401, 404, 413, 422),
+    responses={
+        200: {"description": "a platform's unsigned ping: answered, not stored"},
+        **errors(400, 401, 404, 413, 422),
+    },
 )
 async def receive(
     connection: ConnectionCode, request: Request, db: Database = Depends(get_db)

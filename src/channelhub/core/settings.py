@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     #: ``GET /metrics`` needs an API key with the read scope unless this is true (for a
     #: scraper on a private network that cannot send a bearer token).
     metrics_public: bool = False
+    #: Mark the admin's session cookie ``Secure`` (sent over HTTPS only): set it when the hub
+    #: is served over HTTPS, directly or behind a proxy that terminates TLS.
+    admin_secure_cookies: bool = False
 
 
 @lru_cache(maxsize=1)
