@@ -30,6 +30,9 @@ from channelhub.core.settings import get_settings
 WEBHOOKS = "/api/v1/webhooks/"
 #: Routes that take a file as the body (streamed to disk), with their own, larger limit.
 IMPORTS = re.compile(r"^/api/v1/(imports/[^/]+|prices/import|stock/[^/]+/csv)$")
+#: A stock CSV is read whole into memory, so it has a smaller limit of its own.
+STOCK_CSV = re.compile(r"^/api/v1/stock/[^/]+/csv$")
+MAX_STOCK_CSV = 20_000_000
 #: A JSON escape that may decode to NUL or to half of a surrogate pair (checked further).
 _SUSPECT = re.compile(rb"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _JSON = re.compile(r"^application/([a-z0-9.+-]*\+)?json\b")
@@ -45,6 +48,8 @@ class Limits:
     def for_path(self, path: str) -> int:
         if path.startswith(WEBHOOKS):
             return self.webhook
+        if STOCK_CSV.match(path):
+            return min(self.imports, MAX_STOCK_CSV)
         if IMPORTS.match(path):
             return self.imports
         return self.body

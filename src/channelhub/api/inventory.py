@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, Field
 
+from channelhub.api.boundary import MAX_STOCK_CSV, BodyTooLarge
 from channelhub.api.deps import Reader, Writer, get_db
 from channelhub.api.problems import AUTHENTICATED, errors
 from channelhub.apikeys.service import ApiKey
@@ -309,8 +310,8 @@ async def change_stock_csv(
     from fastapi.concurrency import run_in_threadpool
 
     raw = await request.body()
-    if len(raw) > 20_000_000:
-        raise InvalidInput("a stock file is at most 20 MB")
+    if len(raw) > MAX_STOCK_CSV:  # refused at the door already; kept for direct callers
+        raise BodyTooLarge(MAX_STOCK_CSV)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
