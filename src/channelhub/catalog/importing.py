@@ -107,6 +107,28 @@ def _bad_cell(cells: dict[str, str]) -> str | None:
     return None  # pragma: no cover
 
 
+def _nul_at(value: object, where: str = "") -> str | None:
+    """Where a NUL character sits in a row's cells (PostgreSQL cannot store one; SQLite
+    would, so refusing it keeps the two alike), or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_at(key, where) if isinstance(key, str) and "\x00" in key else None
+            found = found or _nul_at(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_at(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+NUL_REFUSED = "NUL characters are not allowed"
+
+
 def read_csv(path: Path, encoding: str, position: list[int]) -> tuple[list[str], Iterator[Row]]:
     raw = path.open("rb")
     text = io.TextIOWrapper(raw, encoding=_codec(encoding), errors="surrogateescape", newline="")
@@ -165,6 +187,10 @@ def read_csv(path: Path, encoding: str, position: list[int]) -> tuple[list[str],
                         bad,
                     )
                     continue
+                nul = _nul_at(row)
+                if nul is not None:
+                    yield Row(line, {"sku": row["sku"]} if "sku" in row else {}, NUL_REFUSED, nul)
+                    continue
                 yield Row(line, row)
         finally:
             raw.close()
@@ -194,6 +220,10 @@ def read_jsonl(path: Path, encoding: str, position: list[int]) -> Iterator[Row]:
                 continue
             if not isinstance(cells, dict):
                 yield Row(number, {}, "each line must be a JSON object")
+                continue
+            nul = _nul_at(cells)
+            if nul is not None:
+                yield Row(number, {}, NUL_REFUSED, nul)
                 continue
             yield Row(number, cells)
 
