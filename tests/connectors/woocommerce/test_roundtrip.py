@@ -122,7 +122,8 @@ def test_woocommerce_round_trip_by_webhook(world: Database, deliveries: str) -> 
         assert (again.status_code, twice.status_code, forged.status_code) == (202, 202, 401)
         assert twice.json()["duplicate"] is True
         drain(db, timeout=60)
-        assert inbox_topics(db) == ["ping", "ping", "order.created", "order.created"]
+        # the creation pings were answered 200 (the webhooks were saved) and stored nowhere
+        assert inbox_topics(db) == ["order.created", "order.created"]
 
         orders, _ = list_orders(db, channel="web")
         assert [o.external_id for o in orders] == [str(order["id"])]
