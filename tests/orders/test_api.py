@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from channelhub.api.app import create_app
 from channelhub.apikeys.service import create_key
 from channelhub.core.database import Database
-from tests.factories import make_catalog
+from tests.factories import make_catalog, mug, save
 
 
 def client(db: Database) -> TestClient:
@@ -17,6 +17,7 @@ def client(db: Database) -> TestClient:
 
 def test_stock_and_an_order_through_the_api(db: Database) -> None:
     make_catalog(db)
+    save(db, mug("MUG-1"))  # stock and orders through the API name catalog products only
     api = client(db)
     wh = {"name": "Warehouse", "kind": "warehouse", "priority": 10}
     assert api.put("/api/v1/locations/wh", json=wh).status_code == 200
