@@ -499,8 +499,8 @@ def test_a_csv_import_reports_each_rejected_row(client: TestClient) -> None:
 
 def test_an_import_with_a_broken_header_is_refused_whole(client: TestClient) -> None:
     response = client.post(f"{API}/imports/products?format=csv", content=b"family,colour\nx,y\n")
-    report = response.json()
-    assert report["file_errors"] and report["created"] == 0
+    problem = assert_problem(response, 422)  # refused outright: a 4xx, not a 200 report
+    assert problem["errors"] and problem["errors"][0]["location"] == "body"
     response = client.post(f"{API}/imports/products?format=csv&encoding=klingon", content=b"")
     assert_problem(response, 422)
 
