@@ -1,7 +1,7 @@
 """admin: server-side sessions and sign-in throttling
 
-Revision ID: 0016_admin_sessions
-Revises: 0015
+Revision ID: 0017_admin_sessions
+Revises: 0016_shared_values
 Create Date: 2026-12-06 03:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from channelhub.core.database import UtcDateTime
 
-revision: str = "0016_admin_sessions"
-down_revision: str | None = "0015"
+revision: str = "0017_admin_sessions"
+down_revision: str | None = "0016_shared_values"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
