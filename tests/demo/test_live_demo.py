@@ -61,7 +61,8 @@ def on_hand(db: Database, sku: str, location: str) -> int:
 def test_one_round_of_the_live_demo(demo_db: Database) -> None:
     db = demo_db
     lines: list[str] = []
-    options = DemoOptions(duration=60, pace=4, seed=3, rounds=1)
+    # settle: Amazon's orders are polled every 30 s; the run waits for the last ones.
+    options = DemoOptions(duration=60, pace=4, seed=3, rounds=1, settle=60)
     report = run_demo(db, options, Narrator(out=lines.append))
 
     assert report.problems == [] and report.worker_error is None, lines

@@ -112,7 +112,12 @@ def demo(
         True, "--serve/--no-serve", help="run the live demo after loading (else only load)"
     ),
     duration: float = typer.Option(
-        0.0, "--duration", min=0, help="seconds of live traffic; 0 runs until Ctrl-C"
+        0.0,
+        "--for",
+        "--duration",
+        min=0,
+        help="run this many seconds, then stop and print a JSON summary as the last line "
+        "(exit status 1 when anything unplanned went wrong); 0 runs until Ctrl-C",
     ),
     pace: float = typer.Option(3.0, "--pace", min=0, help="random orders per second"),
     seed: int = typer.Option(7, "--seed", help="seed of the shoppers' random choices"),
@@ -124,6 +129,7 @@ def demo(
     from channelhub.admin.users import Role, create_user, get_user, update_user
     from channelhub.core.errors import NotFound
     from channelhub.core.settings import get_settings
+    from channelhub.demo.history import seed_history
     from channelhub.demo.load import load_live_retailer
 
     if not os.environ.get("CHANNELHUB_SECRET_KEY"):
@@ -141,6 +147,7 @@ def demo(
     db = database()
     upgrade(db)
     console.print(load_live_retailer(db))
+    console.print(seed_history(db))
     # A fresh key each start (its token is shown once); the previous runs' keys stop working.
     for old in apikeys.list_keys(db):
         if old.name == "demo" and old.revoked_at is None:
@@ -158,20 +165,40 @@ def demo(
     print(f"API docs: http://{host}:{port}/api/v1/docs")
     if not serve_api:
         return
-    from channelhub.demo.runner import DemoOptions, run_demo
+    import time
 
-    options = DemoOptions(host=host, port=port, duration=duration, pace=pace, seed=seed)
+    import orjson
+
+    from channelhub.core.database import utcnow
+    from channelhub.demo.runner import DemoOptions, run_demo
+    from channelhub.demo.summary import errors_logged, summarize
+
+    timed = duration > 0
+    options = DemoOptions(
+        host=host, port=port, duration=duration, pace=pace, seed=seed, settle=90.0 if timed else 0
+    )
     if warm is not None:
         warm.join()
     print("starting the sandboxes, the worker and the traffic; Ctrl-C stops everything")
-    report = run_demo(db, options, on_ready=lambda url: print(f"the hub is live at {url}"))
+    started_at, started = utcnow(), time.monotonic()
+    with errors_logged() as errors:
+        report = run_demo(db, options, on_ready=lambda url: print(f"the hub is live at {url}"))
     sent = ", ".join(f"{channel} {n}" for channel, n in sorted(report.orders_sent.items()))
     if report.worker_error is not None:
         print(f"the sync worker stopped with an error: {report.worker_error!r}")
-        raise typer.Exit(1)
-    print(f"demo stopped cleanly; orders placed: {sent or 'none'}")
+    else:
+        print(f"demo stopped cleanly; orders placed: {sent or 'none'}")
     if report.problems:
         print(f"{len(report.problems)} problem(s) on the way, said above as they happened")
+    if timed:
+        summary = summarize(db, report, started_at, time.monotonic() - started, errors)
+        for problem in summary["unplanned"]:
+            print(f"unplanned: {problem}")
+        print(orjson.dumps(summary).decode())
+        if summary["unplanned_count"]:
+            raise typer.Exit(1)
+    elif report.worker_error is not None:
+        raise typer.Exit(1)
 
 
 apikey_app = typer.Typer(

@@ -14,9 +14,12 @@ from channelhub.inventory import service as inventory
 from channelhub.inventory.model import Address, LocationKind
 from channelhub.inventory.service import ChangeKind, ChannelLink, LocationInput, StockChange
 from channelhub.pricing import service as pricing
+from channelhub.pricing.parity import save_parity_rule
 from channelhub.pricing.prices import PriceInput, save_prices
 
 HERE = Path(__file__).resolve().parent
+#: How far the marketplaces' prices may sit above the others' (their 5% markup, rounded).
+MARKETPLACE_ALLOWANCE = Decimal("5.5")
 
 CHANNELS = (
     service.ChannelInput(
@@ -142,6 +145,9 @@ def _load_prices(db: Database) -> str:
             )
             rows.append(PriceInput(sku, amount, sale, price_list=code))
         save_prices(db, rows, actor="demo")
+    # bol.com's prices carry its commission: the audit's parity check allows that markup (5%,
+    # and the half cent its rounding may add) and flags only real disagreements.
+    save_parity_rule(db, "bol", max_percent=MARKETPLACE_ALLOWANCE)
     return f"{lists} price lists"
 
 
@@ -214,6 +220,7 @@ def load_live_retailer(db: Database) -> str:
             for sku in skus
         ]
         save_prices(db, rows, price_list=code, actor="demo")
+    save_parity_rule(db, "amazon", max_percent=MARKETPLACE_ALLOWANCE)  # as bol.com's markup
     customers = _load_customers(db)
     return f"{summary}; live channels amazon, app, two stores; {customers} customers"
 

@@ -9,6 +9,7 @@ servers shut down. It returns what happened, for the console and for tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import signal
 import threading
@@ -23,6 +24,7 @@ import uvicorn
 from channelhub.apikeys import service as apikeys
 from channelhub.background import run_background
 from channelhub.core.database import Database
+from channelhub.demo.traffic import Traffic
 from channelhub.sandbox.amazon import AmazonState
 from channelhub.sandbox.amazon import create_app as amazon_app
 from channelhub.sandbox.bol import BolState
@@ -45,6 +47,7 @@ class DemoOptions:
     seed: int = 7
     script_every: float = 90.0  # the narrated events run again after this many seconds
     rounds: int = 0  # stop after this many rounds of the narrated events; 0: no such limit
+    settle: float = 0.0  # seconds the worker may take to catch up once the traffic stops
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class DemoReport:
     worker_error: BaseException | None = None
     threads_left: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    worker_failures: list[str] = field(default_factory=list)  # each one cost a restart
 
 
 def _fresh_ids(state: Any, *names: str) -> None:
@@ -141,7 +145,8 @@ def connect_channels(db: Database, boxes: Sandboxes) -> None:
                 "login_url": boxes.urls["bol"],
             },
             subscriptions=tuple(JobKind),
-            poll_seconds=1,
+            # bol.com allows 25 order lists a minute: a poll every 3 s stays inside it.
+            poll_seconds=3,
         ),
         ConnectionInput(
             code="amazon",
@@ -158,7 +163,9 @@ def connect_channels(db: Database, boxes: Sandboxes) -> None:
                 "language_tag": "nl_NL",
             },
             subscriptions=tuple(JobKind),
-            poll_seconds=1,
+            # Amazon's getOrders refills one request a minute (burst 20): a poll every 30 s
+            # spends the burst in 20 minutes, then the poller waits for Amazon's refills.
+            poll_seconds=30,
         ),
     )
     for connection in connections:
@@ -168,13 +175,19 @@ def connect_channels(db: Database, boxes: Sandboxes) -> None:
 
 class WorkerThread:
     """The sync worker and the periodic work (customers, loyalty, rules, holds, analytics) in
-    one asyncio loop in a thread, as ``channelhub worker`` runs them; stopped by its event."""
+    one asyncio loop in a thread, as ``channelhub worker`` runs them; stopped by its event.
+
+    Like a process supervisor, it starts the loop again a second after an exception (each
+    failure is kept: the demo's summary counts them as restarts); an exception that is not an
+    ``Exception`` (KeyboardInterrupt, SystemExit) ends it for good."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.error: BaseException | None = None
+        self.failures: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._stopping = threading.Event()
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="demo:worker", daemon=True)
 
@@ -183,21 +196,32 @@ class WorkerThread:
         self._ready.wait(10)
 
     def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as error:  # reported by the runner, not lost in a thread
-            self.error = error
-            self._ready.set()
+        while not self._stopping.is_set():
+            try:
+                asyncio.run(self._main())
+                return
+            except Exception as error:  # restarted; kept for the summary, not lost in a thread
+                self.failures.append(f"{type(error).__name__}: {error}")
+                self._stopping.wait(1.0)
+            except BaseException as error:  # reported by the runner
+                self.error = error
+                self._ready.set()
+                return
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        if self._stopping.is_set():
+            return
         self._ready.set()
         await asyncio.gather(Worker(self.db).run(self._stop), run_background(self.db, self._stop))
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self._loop is not None and self._stop is not None and self.thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
+        self._stopping.set()
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and self.thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stop.set)
         self.thread.join(timeout)
 
 
@@ -232,8 +256,6 @@ def run_demo(
 ) -> DemoReport:
     """Start everything, run the traffic for ``options.duration`` seconds (0: until Ctrl-C),
     stop everything cleanly and say what happened. The database must be loaded already."""
-    from channelhub.demo.traffic import Traffic
-
     narrator = narrator or Narrator()
     boxes = make_sandboxes()
     stop = threading.Event()
@@ -258,10 +280,39 @@ def run_demo(
         if on_ready is not None:
             on_ready(hub)
         _wait(stop, options.duration, narrator)
+        traffic.join()
+        _settle(db, traffic, options.settle)
     left = [t.name for t in threading.enumerate() if t.name.startswith(("demo:", "sandbox:"))]
     return DemoReport(
-        hub, boxes, narrator, dict(traffic.sent), worker.error, left, list(traffic.errors)
+        hub,
+        boxes,
+        narrator,
+        dict(traffic.sent),
+        worker.error,
+        left,
+        list(traffic.errors),
+        list(worker.failures),
     )
+
+
+def _settle(db: Database, traffic: Traffic, seconds: float) -> None:
+    """After the traffic stops, give the worker up to ``seconds`` to import the last orders
+    the channels hold and to finish the queued deliveries, so that a timed run ends with the
+    hub and the channels in step (a person's Ctrl-C does not wait: ``seconds`` is 0)."""
+    from channelhub.insight.activity import activity_since
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        activity = activity_since(db, traffic.started_at)
+        behind = any(activity.orders.get(c, 0) < n for c, n in traffic.sent.items())
+        busy = any(
+            states.get(state, 0)
+            for states in activity.jobs.values()
+            for state in ("new", "processing", "waiting", "failed")
+        )
+        if not behind and not busy:
+            return
+        time.sleep(0.5)
 
 
 def _stop_on_signals(stack: ExitStack, stop: threading.Event, narrator: Narrator) -> None:

@@ -13,6 +13,7 @@ import csv
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -43,16 +44,23 @@ REPRICED = "MUG-WHITE"
 RESEARCHED = "JKT-RAIN-M"
 SCENE_SKUS = frozenset({LAST_UNIT, PICKUP, RETURNED, REPRICED, RESEARCHED})
 
-#: How often each channel gets an order, out of 100.
+#: How often each channel gets an order, relative to the others. Amazon's share stays within
+#: what one getOrders page a minute (20 orders) brings in at the default pace.
 CHANNEL_WEIGHTS = {
     "webshop": 28,
     "bol": 18,
-    "amazon": 14,
+    "amazon": 6,
     "app": 16,
     "store_amsterdam": 12,
     "store_rotterdam": 12,
 }
 MARKUP = {"bol": Decimal("1.05"), "amazon": Decimal("1.05")}
+#: Restocking: the warehouse orders from its supplier below WAREHOUSE_LOW sellable units; a
+#: store below STORE_LOW gets a transfer from the warehouse up to STORE_SHELF.
+WAREHOUSE_LOW = 6
+SUPPLIER_DELIVERY = 20
+STORE_LOW = 2
+STORE_SHELF = 4
 
 
 def sample_gtins() -> dict[str, str]:
@@ -85,6 +93,7 @@ class Traffic:
         self.run_id = f"{int(time.time()) % 1_000_000:06d}"
         self.started_at = utcnow()
         self.sent: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
         self.errors: list[str] = []
         self.gtins = sample_gtins()
         self.skus = [s for s in _sellable_skus() if s not in SCENE_SKUS]
@@ -136,7 +145,7 @@ class Traffic:
         rng = random.Random(self.options.seed)
         channels = list(CHANNEL_WEIGHTS)
         weights = list(CHANNEL_WEIGHTS.values())
-        chores = {"ship": 0.0, "restock": 0.0, "customers": 0.0}
+        chores = {"ship": 0.0, "restock": 0.0, "replenish": 0.0}
 
         def ready() -> bool:
             return all(self._on_sale(channel) for channel in channels)
@@ -154,6 +163,7 @@ class Traffic:
             for chore, every, work in (
                 ("ship", 2.0, self._ship_some),
                 ("restock", 5.0, self._restock),
+                ("replenish", 10.0, self._replenish_stores),
             ):
                 if now - chores[chore] >= every:
                     chores[chore] = now
@@ -209,7 +219,7 @@ class Traffic:
                 first_name=first,
                 last_name=last,
             )
-            send_webhook(shop, f"{self.hub}/api/v1/webhooks/webshop", "orders/create", answer)
+            self._announce_web_order(answer)
         elif channel == "bol":
             customer = {"firstName": first, "surname": last, "email": email}
             answer = self.boxes.bol.add_order(
@@ -235,8 +245,35 @@ class Traffic:
             answer = response.json()
         else:
             answer = self._till_sale(channel, lines, first, last)
+            if answer.status_code != 201:
+                self.refused[channel] += 1  # the till said no: no order to count
+                return answer
         self.sent[channel] += 1
         return answer
+
+    def _announce_web_order(self, order: Any) -> None:
+        """Shopify's ``orders/create`` webhook to the hub. Like Shopify, a delivery that times
+        out or fails is sent again (same webhook id) a few times; should all fail, the
+        connector's order poll still brings the order in."""
+        url = f"{self.hub}/api/v1/webhooks/webshop"
+        webhook_id = str(uuid.uuid4())
+        for attempt in range(4):
+            try:
+                delivery = send_webhook(
+                    self.boxes.shopify, url, "orders/create", order, webhook_id=webhook_id
+                )
+            except httpx.HTTPError as error:
+                failure = f"{type(error).__name__}: {error}"
+            else:
+                if delivery.status_code < 500:
+                    return
+                failure = f"HTTP {delivery.status_code}"
+            self.narrator.say(
+                "webhook_retry",
+                f"webshop: the orders/create webhook of {order.name} failed ({failure}); "
+                "Shopify sends it again",
+            )
+            self.stop.wait(2.0**attempt)
 
     def _till_sale(self, store: str, lines: list[tuple[str, int]], first: str, last: str) -> Any:
         """A sale at a store's till, through the POS API; a 409 (the unit is held for an online
@@ -273,18 +310,56 @@ class Traffic:
         low = [
             level.sku
             for level in inventory.stock_levels(self.db, location="wh", limit=1000)
-            if level.sku in self.skus and level.on_hand - level.reserved < 4
+            if level.sku in self.skus and level.on_hand - level.reserved < WAREHOUSE_LOW
         ]
         if low:
             inventory.change_stock(
                 self.db,
                 ChangeKind.RECEIPT,
-                [StockChange(sku, "wh", 12) for sku in low],
+                [StockChange(sku, "wh", SUPPLIER_DELIVERY) for sku in low],
                 source="demo:supplier",
             )
             self.narrator.say(
-                "restock", f"supplier delivery at the warehouse: {len(low)} SKUs +12", skus=low
+                "restock",
+                f"supplier delivery at the warehouse: {len(low)} SKUs +{SUPPLIER_DELIVERY}",
+                skus=low,
             )
+
+    def _replenish_stores(self) -> None:
+        """The stores' replenishment run: every SKU a store has fewer than ``STORE_LOW`` of
+        gets a transfer from the warehouse up to ``STORE_SHELF``, while the warehouse can spare
+        it, so that the tills do not sit sold out."""
+        spare = {
+            level.sku: level.sellable - WAREHOUSE_LOW
+            for level in inventory.stock_levels(self.db, location="wh", limit=1000)
+            if not level.pool
+        }
+        for location, name in (("ams", "Store Amsterdam"), ("rtm", "Store Rotterdam")):
+            have = {
+                level.sku: level.sellable
+                for level in inventory.stock_levels(self.db, location=location, limit=1000)
+                if not level.pool
+            }
+            moved = []
+            for sku in self.skus:
+                need = STORE_SHELF - have.get(sku, 0)
+                if have.get(sku, 0) >= STORE_LOW or spare.get(sku, 0) < need:
+                    continue
+                try:
+                    inventory.transfer_stock(
+                        self.db, sku, "wh", location, need, source="demo:replenishment"
+                    )
+                except Conflict:
+                    continue  # the warehouse sold it meanwhile: next round
+                spare[sku] -= need
+                moved.append(sku)
+            if moved:
+                self.narrator.say(
+                    "transfer",
+                    f"replenishment: {len(moved)} SKUs moved from the warehouse to {name}",
+                    location=location,
+                    skus=moved,
+                )
 
     # --- the narrated scenes -----------------------------------------------------------------
 
