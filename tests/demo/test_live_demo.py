@@ -4,6 +4,7 @@ webshop's sandbox, and everything stops cleanly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -179,3 +180,28 @@ def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path) -> None:
     text = "".join(output)
     assert "Traceback" not in text and "demo stopped cleanly" in text, text
     assert "password: " in text
+
+
+def test_demo_for_a_while_stops_by_itself_and_ends_with_one_json_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``channelhub demo --for SECONDS``: stops cleanly by itself, and its last line is the
+    summary; the exit status is 0 only when nothing unplanned went wrong."""
+    monkeypatch.setenv("CHANNELHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'timed.db'}")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["demo", "--for", "20", "--port", str(free_port())])
+    last = result.output.strip().splitlines()[-1]
+    summary = json.loads(last)
+    assert result.exit_code == (1 if summary["unplanned_count"] else 0), result.output
+    assert summary["unplanned"] == [], result.output
+    assert summary["unplanned_count"] == 0 and summary["worker_restarts"] == 0
+    # Shoppers ordered, and every order placed on a channel reached the hub.
+    assert sum(counts["placed"] for counts in summary["orders"].values()) > 0
+    for channel, counts in summary["orders"].items():
+        assert counts["in_hub"] >= counts["placed"], channel
+    assert summary["deliveries"]["done"] > 0
+    # The planted product without an EAN shows where it should, apart from the rest.
+    planted = summary["planted"]["product_without_ean"]
+    assert planted["findings"] >= 1 and planted["dead_letters"] == summary["dead_letters"]
+    assert summary["audit"]["approved_not_published"] >= 1
+    assert not [t for t in threading.enumerate() if t.name.startswith(("demo:", "sandbox:"))]

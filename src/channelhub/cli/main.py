@@ -107,7 +107,7 @@ def serve(
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(8000),
+    port: int = typer.Option(8000, help="the hub's port; 0 for any free one"),
     serve_api: bool = typer.Option(
         True, "--serve/--no-serve", help="run the live demo after loading (else only load)"
     ),
@@ -132,6 +132,10 @@ def demo(
     from channelhub.demo.history import seed_history
     from channelhub.demo.load import load_live_retailer
 
+    if port == 0:  # any free port (CI, and several demos on one machine)
+        from channelhub.sandbox.server import free_port
+
+        port = free_port()
     if not os.environ.get("CHANNELHUB_SECRET_KEY"):
         # Connections store credentials encrypted; the demo's sandboxes need no real secret.
         os.environ["CHANNELHUB_SECRET_KEY"] = "channelhub-demo-secret-key-not-for-production"

@@ -37,12 +37,14 @@ class PlantedProblem:
     items: frozenset[str]  # the SKUs (or items) it concerns
     channels: frozenset[str] = frozenset()  # empty: any channel
     dead_letter_kinds: frozenset[str] = frozenset()  # sync job kinds it dead-letters
+    mentions: str = ""  # a text the finding's detail must hold (e.g. the other channel)
 
     def explains(self, finding: Finding) -> bool:
         return (
             finding.check in self.checks
             and finding.item in self.items
             and (not self.channels or finding.channel in self.channels)
+            and self.mentions in finding.detail
         )
 
     def explains_dead_letter(self, connection: str, kind: str, key: str) -> bool:
@@ -66,6 +68,7 @@ PLANTED: tuple[PlantedProblem, ...] = (
         "channel for them",
         frozenset({"price_parity"}),
         frozenset({"MUG-WHITE", "MUG-BLACK", "MUG-RED"}),
+        mentions=" on webshop",
     ),
 )
 

@@ -42,17 +42,20 @@ def record_past_orders(db: Database, past: Sequence[PastOrder], actor: str) -> i
     now = utcnow()
     o = store.orders.c
     with db.transaction() as conn:
-        channel_ids = dict(conn.execute(select(channels.c.code, channels.c.id)).tuples().all())
+        channel_ids: dict[str, int] = {
+            row.code: row.id for row in conn.execute(select(channels.c.code, channels.c.id))
+        }
         unknown = sorted({p.order.channel for p in past} - set(channel_ids))
         if unknown:
             raise InvalidInput(f"past orders name unknown channels: {', '.join(unknown)}")
-        held = set(
-            conn.execute(
+        held = {
+            (channel_id, external_id)
+            for channel_id, external_id in conn.execute(
                 select(o.channel_id, o.external_id).where(
                     o.external_id.in_(sorted({p.order.external_id for p in past}))
                 )
-            ).tuples()
-        )
+            )
+        }
         fresh = [p for p in past if (channel_ids[p.order.channel], p.order.external_id) not in held]
         if not fresh:
             return 0
