@@ -23,7 +23,7 @@ from channelhub.demo.runner import DemoOptions, Narrator, WorkerThread, make_san
 from channelhub.demo.summary import PLANTED
 from channelhub.demo.traffic import STORE_LOW, STORE_SHELF, WAREHOUSE_LOW, Traffic
 from channelhub.insight.analytics import Interval, Period, sales_over_time
-from channelhub.insight.audit import Finding, Severity
+from channelhub.insight.audit import Finding, Severity, run_audit
 from channelhub.inventory.service import stock_levels
 from channelhub.orders.history import PastOrder, record_past_orders
 from channelhub.orders.model import LineInput, OrderInput, OrderStatus
@@ -70,6 +70,8 @@ def test_ninety_days_of_history_give_every_channel_a_trend_and_leave_stock_alone
     ordered = [by_day[d] for d in sorted(by_day)]
     assert sum(ordered[-30:]) > sum(ordered[:30])
     assert on_hand(shop) == before  # past orders reserve and move nothing
+    # Anonymous: no order waits to be linked to a customer profile.
+    assert "customer_not_linked" not in run_audit(shop).counts
     assert seed_history(shop, today=TODAY).endswith("(0 new past orders)")  # idempotent
 
 
@@ -86,7 +88,8 @@ def test_a_past_order_must_be_finished_and_dated(shop: Database) -> None:
     )
     with pytest.raises(InvalidInput, match="routed is not final"):
         record_past_orders(shop, [PastOrder(dated, OrderStatus.ROUTED)], actor="test")
-    assert record_past_orders(shop, [PastOrder(dated)], actor="test") == 1
+    assert len(record_past_orders(shop, [PastOrder(dated)], actor="test")) == 1
+    assert record_past_orders(shop, [PastOrder(dated)], actor="test") == []  # held already
     [stored], _ = list_orders(shop, channel="webshop")
     assert (stored.external_id, stored.status) == ("OLD-1", OrderStatus.DELIVERED)
     assert stored.placed_at == dated.placed_at

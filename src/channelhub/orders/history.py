@@ -28,17 +28,17 @@ class PastOrder:
     status: OrderStatus = OrderStatus.DELIVERED
 
 
-def record_past_orders(db: Database, past: Sequence[PastOrder], actor: str) -> int:
+def record_past_orders(db: Database, past: Sequence[PastOrder], actor: str) -> list[int]:
     """Store completed orders in one transaction (a few statements, whatever their number);
-    those whose (channel, external id) the hub already holds are left alone. Returns how many
-    were stored."""
+    those whose (channel, external id) the hub already holds are left alone. Returns the ids
+    of those stored."""
     for item in past:
         if item.status not in FINAL:
             raise InvalidInput(f"past order {item.order.external_id}: {item.status} is not final")
         if item.order.placed_at is None:
             raise InvalidInput(f"past order {item.order.external_id}: placed_at is required")
     if not past:
-        return 0
+        return []
     now = utcnow()
     o = store.orders.c
     with db.transaction() as conn:
@@ -58,7 +58,7 @@ def record_past_orders(db: Database, past: Sequence[PastOrder], actor: str) -> i
         }
         fresh = [p for p in past if (channel_ids[p.order.channel], p.order.external_id) not in held]
         if not fresh:
-            return 0
+            return []
         rows = []
         for item in fresh:
             order = item.order
@@ -126,4 +126,4 @@ def record_past_orders(db: Database, past: Sequence[PastOrder], actor: str) -> i
             )
         conn.execute(insert(store.order_lines), lines)
         conn.execute(insert(store.order_history), steps)
-    return len(fresh)
+    return sorted(ids.values())
