@@ -5,6 +5,7 @@ most 250 lines) and its map names every package."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_the_readme_channelhub_commands_exist() -> None:
     assert commands
     runner = CliRunner()
     for args in commands:
-        words = [a for a in args if not a.startswith("-")][:2]
+        words = list(itertools.takewhile(lambda a: not a.startswith("-"), args))
         result = runner.invoke(app, [*words, "--help"])
         assert result.exit_code == 0, (args, result.output)
         for option in (a.split("=", 1)[0] for a in args if a.startswith("--")):
