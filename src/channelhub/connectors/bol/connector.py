@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -349,18 +349,30 @@ class BolConnector(Connector):
         )
         reduced = response.json().get("orders", [])
         orders: list[ChannelOrder] = []
-        high = state.high
+        high, at_high = state.high, set(state.at_high)
         for summary in reduced:
             changed = mapping.latest_change(summary)
-            if state.since is not None and changed is not None and changed <= state.since:
+            order_id = str(summary["orderId"])
+            # bol.com's times have whole seconds: an order changed in the watermark's second
+            # may come after the poll that set it, so only the ids taken then are skipped.
+            since, seen = state.since, state.seen
+            if (
+                since is not None
+                and changed is not None
+                and (changed < since or (changed == since and order_id in seen))
+            ):
                 continue
-            orders.append(await self._order(str(summary["orderId"])))
+            orders.append(await self._order(order_id))
             if changed is not None and (high is None or changed > high):
-                high = changed
+                high, at_high = changed, {order_id}
+            elif changed is not None and changed == high:
+                at_high.add(order_id)
         if len(reduced) >= self.settings.order_page_size:
-            next_state = _OrderCursor(since=state.since, page=state.page + 1, high=high)
+            next_state = _OrderCursor(state.since, state.page + 1, high, state.seen, at_high)
+        elif high is None or high == state.since:
+            next_state = _OrderCursor(state.since, 1, None, state.seen | at_high)
         else:
-            next_state = _OrderCursor(since=high or state.since, page=1, high=None)
+            next_state = _OrderCursor(high, 1, None, frozenset(at_high))
         return OrderPage(orders=tuple(orders), cursor=next_state.dump())
 
     async def _order(self, order_id: str) -> ChannelOrder:
@@ -554,10 +566,19 @@ def _item(
 
 
 class _OrderCursor:
-    """Where order polling stands: the change watermark, the page, the newest change seen."""
+    """Where order polling stands: the change watermark and the orders already taken at it, the
+    page, and the newest change seen while paging (with the orders taken at that moment)."""
 
-    def __init__(self, since: datetime | None, page: int, high: datetime | None) -> None:
+    def __init__(
+        self,
+        since: datetime | None,
+        page: int,
+        high: datetime | None,
+        seen: frozenset[str] = frozenset(),
+        at_high: Iterable[str] = (),
+    ) -> None:
         self.since, self.page, self.high = since, page, high
+        self.seen, self.at_high = seen, frozenset(at_high)
 
     @classmethod
     def parse(cls, cursor: str | None) -> _OrderCursor:
@@ -569,6 +590,8 @@ class _OrderCursor:
                 mapping.parse_time(data.get("since")),
                 max(1, int(data.get("page", 1))),
                 mapping.parse_time(data.get("high")),
+                frozenset(str(order) for order in data.get("seen", ())),
+                (str(order) for order in data.get("at_high", ())),
             )
         except (ValueError, TypeError, AttributeError):
             return cls(None, 1, None)  # an unreadable cursor: start over, imports are idempotent
@@ -579,6 +602,8 @@ class _OrderCursor:
                 "since": self.since.isoformat() if self.since else None,
                 "page": self.page,
                 "high": self.high.isoformat() if self.high else None,
+                "seen": sorted(self.seen),
+                "at_high": sorted(self.at_high),
             }
         )
 
