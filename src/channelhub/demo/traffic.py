@@ -88,7 +88,12 @@ class Traffic:
         self.options = options
         self.stop = stop
         self.http = httpx.Client(
-            base_url=f"{hub}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            base_url=f"{hub}/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            # Let idle connections go before uvicorn does (5 s): reusing one the server is
+            # closing gets "connection reset" (the 600 s run lost an app order to that race).
+            limits=httpx.Limits(keepalive_expiry=2.0),
         )
         self.run_id = f"{int(time.time()) % 1_000_000:06d}"
         self.started_at = utcnow()
