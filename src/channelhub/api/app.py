@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from channelhub import __version__
 from channelhub.admin import web as admin_web
@@ -85,6 +86,15 @@ def create_app(db: Database | None = None) -> FastAPI:
             413: "Content too large",
         }.get(exc.status_code, "Error")
         return problem(exc.status_code, title, str(exc.detail), request.url.path)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client gave up (a platform's webhook timeout, say) while its body was being read:
+        # nothing was stored, it sends again, and nobody is left to answer. Not an error of
+        # the hub's, so not logged as one (a handler of its own class is not re-raised to the
+        # server, as the catch-all's is).
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return problem(499, "Client closed request", "the client went away", request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
