@@ -225,3 +225,22 @@ def test_the_admin_page_shows_the_report_with_links_to_the_orders(db: Database) 
         assert client.get(f"/admin/orders/{order_id}").status_code == 200
         bad = client.get("/admin/simulate", params={"sync": "web=sometimes"})
         assert bad.status_code == 200 and "CHANNEL=MINUTES" in bad.text
+
+
+def test_the_demo_retailers_history_replays_with_its_stock(sqlite_db: Database) -> None:
+    """The demo's 90 days come with their stock side (weekly receipts, each sale's units), so
+    the ledger stays sound and the replay sells most of what was sold then."""
+    from channelhub.core.migrate import upgrade
+    from channelhub.demo.history import seed_history
+    from channelhub.demo.load import load_live_retailer
+    from channelhub.inventory.service import check_ledger
+
+    upgrade(sqlite_db)
+    load_live_retailer(sqlite_db)
+    seed_history(sqlite_db, days=14)
+    assert check_ledger(sqlite_db) == []
+    now = datetime.now(UTC)
+    result = simulation.run(simulation.from_hub(sqlite_db, now - timedelta(days=15), now))
+    full = result.setups[FULL_LISTING].totals
+    assert full[Outcome.SOLD].orders > 0.9 * result.orders
+    assert result.setups[INTEGRATED].totals[Outcome.OVERSOLD].orders == 0

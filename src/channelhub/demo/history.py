@@ -11,6 +11,8 @@ from decimal import Decimal
 from channelhub.core.database import Database, utcnow
 from channelhub.demo.load import _base_price, _sellable_skus
 from channelhub.insight import rollup
+from channelhub.inventory.model import MovementKind
+from channelhub.inventory.service import PastMovement, record_past_movements
 from channelhub.orders.history import PastOrder, record_past_orders
 from channelhub.orders.model import (
     Customer,
@@ -51,8 +53,55 @@ def seed_history(db: Database, days: int = DAYS, today: date | None = None) -> s
             for n in range(count):
                 past.append(_past_order(rng, channel, day, n, skus))
     stored = record_past_orders(db, past, actor="demo:history")
+    if stored:
+        record_past_movements(db, _stock_history(past))
     rollup.refresh(db, rebuild=bool(stored))
     return f"{days} days of order history ({len(stored)} new past orders)"
+
+
+#: Where each channel's past sales left from: a store's till its shelf, online the warehouse.
+SOLD_FROM = {"store_amsterdam": "ams", "store_rotterdam": "rtm"}
+
+
+def _stock_history(past: list[PastOrder]) -> list[PastMovement]:
+    """The stock side of the history: each week's sales arrived as receipts on the Monday
+    morning before them, and each sale took its units when it was placed. Receipts and sales
+    cancel out, so today's stock is unchanged, while the ledger (and ``channelhub simulate``)
+    sees how stock ran down through every week."""
+    movements: list[PastMovement] = []
+    weekly: dict[tuple[date, str, str], int] = {}
+    for item in past:
+        order = item.order
+        if item.status == OrderStatus.CANCELLED or order.placed_at is None:
+            continue
+        location = SOLD_FROM.get(order.channel, "wh")
+        day = order.placed_at.date()
+        monday = day - timedelta(days=day.weekday())
+        for line in order.lines:
+            key = (monday, location, line.sku)
+            weekly[key] = weekly.get(key, 0) + line.quantity
+            movements.append(
+                PastMovement(
+                    order.placed_at,
+                    location,
+                    line.sku,
+                    MovementKind.SALE,
+                    -line.quantity,
+                    f"history:{order.channel}:{order.external_id}",
+                )
+            )
+    for (monday, location, sku), units in sorted(weekly.items()):
+        movements.append(
+            PastMovement(
+                datetime.combine(monday, time(6), tzinfo=UTC),
+                location,
+                sku,
+                MovementKind.RECEIPT,
+                units,
+                f"history:receipt:{monday.isoformat()}",
+            )
+        )
+    return movements
 
 
 def _past_order(rng: random.Random, channel: str, day: date, n: int, skus: list[str]) -> PastOrder:

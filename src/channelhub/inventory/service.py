@@ -918,3 +918,43 @@ def location_addresses(conn: Connection) -> list[dict[str, Any]]:
     customers context: a store's own number and address are no customer's."""
     rows = conn.execute(select(store.locations.c.address)).scalars().all()
     return [dict(r) for r in rows if isinstance(r, dict)]
+
+
+@dataclass(frozen=True)
+class PastMovement:
+    """A movement that happened before the hub recorded it (a retailer's history)."""
+
+    at: datetime
+    location: str
+    sku: str
+    kind: MovementKind
+    quantity: int  # on-hand delta
+    source: str
+
+
+def record_past_movements(db: Database, past: Sequence[PastMovement]) -> int:
+    """Write history to the ledger with the times it happened, applying its deltas to stock
+    (so on hand stays the sum of its movements). Returns how many were written."""
+    if not past:
+        return 0
+    with db.transaction() as conn:
+        ids = {
+            loc.code: loc.id for loc in (find_location(conn, c) for c in {p.location for p in past})
+        }
+        rows = store.ensure_stock_rows(conn, {(p.sku, ids[p.location], SHARED_POOL) for p in past})
+        store.apply_deltas(
+            conn,
+            [
+                store.Movement(
+                    rows[(p.sku, ids[p.location], SHARED_POOL)],
+                    p.kind,
+                    p.quantity,
+                    0,
+                    "history",
+                    p.source,
+                    at=p.at,
+                )
+                for p in past
+            ],
+        )
+    return len(past)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -162,6 +163,8 @@ class Movement:
     reason: str
     source: str
     flagged: bool = False
+    #: When it happened, for history recorded after the fact (None: now).
+    at: datetime | None = None
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -290,7 +293,7 @@ def write_ledger(conn: Connection, movements: Sequence[Movement]) -> None:
                 "reason": m.reason[:200],
                 "source": m.source[:200],
                 "flagged": m.flagged,
-                "created_at": now,
+                "created_at": m.at or now,
             }
             for m in movements
         ],
