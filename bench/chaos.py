@@ -372,7 +372,9 @@ def _scenario(
         for name in ("jobs_open", "inbox_open"):
             if not left[name]:
                 reached.setdefault(name, time.monotonic() - traffic_end)
-        if left["jobs_open"] or left["inbox_open"] or has_new_events(db):
+        # Gaps are left out: each attempt of a poison message rolls back and leaves one, and
+        # the effects are checked against the sandboxes below anyway.
+        if left["jobs_open"] or left["inbox_open"] or has_new_events(db, count_gaps=False):
             return False
         return not _differences(db, sandboxes) and len(_orders(db, sent)) == len(sent)
 

@@ -11,11 +11,13 @@ from channelhub.api.app import create_app
 from channelhub.apikeys.service import create_key
 from channelhub.core.database import Database
 from channelhub.orders import service as orders
+from tests.factories import mug, save
 from tests.inventory.factories import make_world, stock
 
 
 def _client(db: Database) -> TestClient:
     make_world(db)
+    save(db, mug("MUG-1"))  # the API refuses orders for SKUs the catalog does not know
     stock(db, "wh", MUG_1=10)
     _, token = create_key(db, "test", ["admin"])
     return TestClient(create_app(db), headers={"Authorization": f"Bearer {token}"})

@@ -86,5 +86,15 @@ class OutboxCursor:
             self.gaps = {g: t for g, t in self.gaps.items() if now - t < gap_seconds}
         self.position = top
 
+    def expire(self, gap_seconds: float, now: float | None = None) -> bool:
+        """Give up the gaps older than ``gap_seconds`` (their transactions rolled back);
+        whether any went. Called when nothing new arrived too, or a quiet outbox would keep
+        them forever and look unread."""
+        now = time.time() if now is None else now
+        kept = {g: t for g, t in self.gaps.items() if now - t < gap_seconds}
+        changed = len(kept) != len(self.gaps)
+        self.gaps = kept
+        return changed
+
     def stored(self) -> dict[str, Any]:
         return {"position": self.position, "gaps": self.gaps}

@@ -70,6 +70,10 @@ def dispatch_once(db: Database, limit: int = 5000) -> int:
             .limit(limit)
         ).all()
         if not rows:
+            if cursor.expire(GAP_SECONDS):
+                conn.execute(
+                    update(state).where(state.c.name == POSITION).values(value=cursor.stored())
+                )
             return 0
         subscribers = _subscribers(conn)
         items: list[Enqueue] = []
@@ -88,12 +92,16 @@ def dispatch_once(db: Database, limit: int = 5000) -> int:
     return db.retrying(dispatch)
 
 
-def has_new_events(db: Database) -> bool:
-    """Whether the outbox holds events after the dispatcher's position (a cheap look)."""
+def has_new_events(db: Database, count_gaps: bool = True) -> bool:
+    """Whether the outbox holds events after the dispatcher's position (a cheap look).
+    ``count_gaps=False`` leaves out ids skipped over and still waited for, which are mostly
+    writes that rolled back (a poison message's attempts leave one each)."""
     with db.read() as conn:
         value = conn.execute(select(state.c.value).where(state.c.name == POSITION)).scalar()
-        position = int(value.get("position", 0)) if value else 0
-        if value and value.get("gaps"):
+        cursor = OutboxCursor.load(value)
+        position = cursor.position
+        cursor.expire(GAP_SECONDS)  # a gap past its time is a rolled-back write, not news
+        if count_gaps and cursor.gaps:
             return True
         newer = conn.execute(select(outbox.c.id).where(outbox.c.id > position).limit(1)).first()
         return newer is not None
