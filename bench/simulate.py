@@ -142,6 +142,7 @@ def main() -> None:
         scenario,
         lambda: history(args.orders, args.skus, args.seed)[1],
         shares=shares,
+        keep_lines=100,  # as the CLI and the API keep: the figures count every line
         processes=args.processes,
     )
     replay_s = time.perf_counter() - started
