@@ -16,6 +16,15 @@ from channelhub.sync.model import JobState
 from channelhub.sync.store import jobs
 
 
+def fast_engine(monkeypatch: pytest.MonkeyPatch, max_attempts: int) -> None:
+    """Engine settings for a round trip: a secret key, short backoffs, ``max_attempts`` tries."""
+    monkeypatch.setenv("CHANNELHUB_SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("CHANNELHUB_SYNC_BACKOFF_BASE", "0.05")
+    monkeypatch.setenv("CHANNELHUB_SYNC_BACKOFF_CAP", "0.5")
+    monkeypatch.setenv("CHANNELHUB_SYNC_MAX_ATTEMPTS", str(max_attempts))
+    get_settings.cache_clear()
+
+
 @pytest.fixture(params=["once", "twice"])
 def deliveries(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """How many times each job is sent: "once", or "twice" (the repeat-delivery mode)."""

@@ -24,7 +24,7 @@ from channelhub.sandbox.bol import BolState, create_app
 from channelhub.sandbox.server import serve_in_thread
 from channelhub.sync.connections import ConnectionInput, save_connection
 from channelhub.sync.model import JobKind
-from tests.connectors.conftest import dead_letters
+from tests.connectors.conftest import dead_letters, fast_engine
 from tests.factories import gtin, mug, save, value
 from tests.inventory.factories import make_world, stock
 from tests.sync.conftest import drain
@@ -34,11 +34,7 @@ SKUS = ("MUG-1", "MUG-2", "MUG-3")
 
 @pytest.fixture(autouse=True)
 def fast_sync(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CHANNELHUB_SECRET_KEY", "test-secret-key")
-    monkeypatch.setenv("CHANNELHUB_SYNC_BACKOFF_BASE", "0.05")
-    monkeypatch.setenv("CHANNELHUB_SYNC_BACKOFF_CAP", "0.5")
-    monkeypatch.setenv("CHANNELHUB_SYNC_MAX_ATTEMPTS", "6")
-    get_settings.cache_clear()
+    fast_engine(monkeypatch, max_attempts=6)
     yield
     get_settings.cache_clear()
 
