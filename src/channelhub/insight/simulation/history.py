@@ -261,6 +261,7 @@ def _hub_sales(db: Database, start: datetime, end: datetime, batch: int) -> Iter
             heads = conn.execute(query).all()
             if not heads:
                 return
+            currency = {h.id: h.currency for h in heads}  # the heads have it: no second join
             lines: dict[int, list[SaleLine]] = defaultdict(list)
             for r in conn.execute(
                 select(
@@ -268,16 +269,13 @@ def _hub_sales(db: Database, start: datetime, end: datetime, batch: int) -> Iter
                     order_lines.c.sku,
                     order_lines.c.quantity,
                     order_lines.c.unit_price_minor,
-                    orders.c.currency,
                 )
-                .join(orders, orders.c.id == order_lines.c.order_id)
-                .where(order_lines.c.order_id.in_([h.id for h in heads]))
+                .where(order_lines.c.order_id.in_(list(currency)))
                 .order_by(order_lines.c.order_id, order_lines.c.line_no)
             ):
                 if r.quantity > 0:
-                    lines[r.order_id].append(
-                        SaleLine(r.sku, int(r.quantity), money(r.unit_price_minor, r.currency))
-                    )
+                    price = money(r.unit_price_minor, currency[r.order_id])
+                    lines[r.order_id].append(SaleLine(r.sku, int(r.quantity), price))
         for h in heads:
             if lines.get(h.id):
                 yield Sale(
